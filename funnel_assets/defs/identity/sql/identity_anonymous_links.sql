@@ -1,0 +1,21 @@
+-- one row per anonymous id seen together with a user id (identify, or any event carrying both)
+with events as (
+
+    select * from raw_analytics_events
+    where anonymous_id is not null and user_id is not null
+
+),
+
+final as (
+
+    select
+        pseudo(anonymous_id) as anonymous_pid,
+        pseudo(arg_min(user_id, (timestamp, message_id))) as user_pid,
+        min(timestamp) as linked_at,
+        'landing' as source
+    from events
+    group by anonymous_id
+
+)
+
+select * from final

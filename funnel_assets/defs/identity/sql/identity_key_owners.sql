@@ -1,0 +1,30 @@
+-- one row per key issue: which user (and org) a key belongs to, from created_at until revoked_at
+with keys as (
+
+    select * from raw_api_keys
+
+),
+
+first_record as (
+
+    select *
+    from keys
+    qualify row_number() over (partition by key_id, created_at order by _source_file, _source_line) = 1
+
+),
+
+final as (
+
+    select
+        pseudo(key_id) as key_pid,
+        created_at as valid_from,
+        revoked_at as valid_to,
+        pseudo(user_id) as user_pid,
+        pseudo(org_id) as org_pid,
+        mode,
+        'landing' as source
+    from first_record
+
+)
+
+select * from final

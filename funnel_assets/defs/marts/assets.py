@@ -1,0 +1,92 @@
+"""The metric marts, one row per signup-week cohort (and breakdown)."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
+from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.lib.materialize import materialize_sql
+
+SQL = Path(__file__).parent / "sql"
+
+STAGES_DEP = dg.AssetDep("developer_stages")
+EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
+
+
+def _mart(**kwargs):
+    return dg.asset(
+        group_name="marts",
+        partitions_def=WEEKLY,
+        backfill_policy=SINGLE_RUN,
+        kinds={"duckdb", "sql"},
+        owners=["team:growth"],
+        tags={"layer": "marts"},
+        **kwargs,
+    )
+
+
+def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str) -> dg.MaterializeResult:
+    with funnel.engine() as engine:
+        engine.put_frame("_transitions", pd.DataFrame([t.model_dump() for t in funnel.transition_rules]))
+        return materialize_sql(
+            context, engine, table, SQL / f"{table}.sql", funnel.rule_params(), "cohort_week", preview=True
+        )
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")])
+def mart_stage_conversion(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort and transition, partitioned by signup week.
+
+    Of the developers who reached `from_stage`, how many reached `to_stage` no
+    later than `window_days` after it (a `to` reached earlier counts), with
+    the seed's benchmark band. intent -> account_created is counted over
+    visitors by intent week. A cohort whose window is still open is
+    `incomplete` (rate null, rate_so_far provisional), never a low rate.
+    """
+    return _materialize(context, funnel, "mart_stage_conversion")
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+def mart_ttfac_by_cohort(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort, partitioned by signup week.
+
+    Time to first API call (first successful call minus account creation) in
+    seconds: p25, p50, p75, p90 over the developers who called (linear
+    interpolation), how many called and how many never did.
+    """
+    return _materialize(context, funnel, "mart_ttfac_by_cohort")
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+def mart_sdk_usage(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort and client, partitioned by signup week.
+
+    Developers by the client of their first successful call (official SDK by
+    language, raw HTTP client, unknown) and all their requests by client,
+    with each one's share of the cohort.
+    """
+    return _materialize(context, funnel, "mart_sdk_usage")
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+def mart_first_session_depth(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort and first-session depth, partitioned by signup week.
+
+    Depth = distinct endpoints (method + route template) of the successful
+    calls in the 24 hours from the first one. Share of callers at that depth,
+    share at that depth or more (the row depth=3 gives the share with >= 3),
+    and the production rate (within the horizon) of the developers at it.
+    """
+    return _materialize(context, funnel, "mart_first_session_depth")
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+def mart_production_rate(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort, partitioned by signup week.
+
+    Share of the cohort whose production deployment came no later than 30, 60
+    and 90 days after account creation, each with a completeness flag.
+    """
+    return _materialize(context, funnel, "mart_production_rate")

@@ -1,0 +1,127 @@
+"""The developer timeline and the stage table built from it."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
+from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.lib.clients import classify
+from funnel_assets.lib.contracts import SOURCES
+from funnel_assets.lib.engine import Engine
+from funnel_assets.lib.materialize import materialize_sql, partition_bounds
+
+SQL = Path(__file__).parent / "sql"
+
+STAGES = (
+    "intent",
+    "account_created",
+    "credential_provisioned",
+    "first_api_call",
+    "first_integration_milestone",
+    "active_integration",
+    "production_deployment",
+)
+
+
+def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end) -> None:
+    """Classify each distinct user agent once, in Python, rather than every request."""
+    agents = engine.frame(
+        "select distinct user_agent from raw_gateway_requests "
+        "where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date) "
+        "and user_agent is not null",
+        {"week_start": start, "week_end": end},
+    )["user_agent"]
+    rules = funnel.client_rules
+    classes = [classify(agent, rules) for agent in agents]
+    engine.put_frame(
+        "_client_classes",
+        pd.DataFrame(
+            {
+                "user_agent": pd.Series(agents, dtype="string"),
+                "client_kind": pd.Series([k for k, _ in classes], dtype="string"),
+                "client_name": pd.Series([n for _, n in classes], dtype="string"),
+            }
+        ),
+    )
+
+
+@dg.asset(
+    group_name="stages",
+    partitions_def=WEEKLY,
+    backfill_policy=SINGLE_RUN,
+    deps=[f"raw_{s}" for s in SOURCES] + ["identity_users", "identity_key_owners", "identity_anonymous_links"],
+    kinds={"duckdb", "sql"},
+    owners=["team:data-platform"],
+    tags={"layer": "events"},
+)
+def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per attributed event, partitioned by event week.
+
+    Every source in one typed timeline: sign-ups, key creations, API requests
+    (attributed through the key that was valid at the time, path mapped to its
+    route template, user agent classified), analytics events (anonymous ids
+    stitched to users), e-mail events and tickets (joined by hashed e-mail).
+    Ids are pseudonymous; requests on keys no user held at the time are left out.
+    """
+    start, end = partition_bounds(context)
+    with funnel.engine() as engine:
+        _register_client_classes(engine, funnel, start, end)
+        result = materialize_sql(
+            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rule_params(), "event_week"
+        )
+        unattributed = engine.scalar(
+            "select count(*) from raw_gateway_requests r "
+            "where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date) "
+            "and not exists (select 1 from developer_events e where e.event_id = r.request_id "
+            "and e.event_week = r._event_week and e.source = 'gateway')",
+            {"week_start": start, "week_end": end},
+        )
+    return dg.MaterializeResult(metadata={**result.metadata, "unattributed_requests": int(unattributed)})
+
+
+@dg.asset(
+    group_name="stages",
+    partitions_def=WEEKLY,
+    backfill_policy=SINGLE_RUN,
+    deps=["identity_users", dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)],
+    kinds={"duckdb", "sql"},
+    owners=["team:growth"],
+    tags={"layer": "stages"},
+)
+def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per developer, partitioned by signup week (Monday, UTC).
+
+    The first time of each of the seven stages, each recorded independently
+    (never inferred from another), with the id of the event that set it; plus
+    acquisition channel, account type, client of the first successful call,
+    first-session depth and e-mail engagement.
+    """
+    with funnel.engine() as engine:
+        return materialize_sql(
+            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rule_params(), "cohort_week"
+        )
+
+
+@dg.asset(
+    group_name="stages",
+    partitions_def=WEEKLY,
+    backfill_policy=SINGLE_RUN,
+    deps=["identity_users", dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)],
+    kinds={"duckdb", "sql"},
+    owners=["team:growth"],
+    tags={"layer": "stages"},
+)
+def visitor_intents(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per visitor with an observed intent, partitioned by intent week.
+
+    A visitor is an anonymous id, or the user its anonymous ids are stitched
+    to; its intent is its first docs / pricing / signup page view. Users whose
+    first such view came after sign-up are not visitors. The top of the funnel
+    (intent -> account_created) is counted over these rows.
+    """
+    with funnel.engine() as engine:
+        return materialize_sql(
+            context, engine, "visitor_intents", SQL / "visitor_intents.sql", funnel.rule_params(), "intent_week"
+        )

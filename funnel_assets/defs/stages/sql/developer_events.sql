@@ -1,0 +1,282 @@
+-- one row per attributed event (auth, key, API request, analytics, e-mail, ticket), partitioned by event week
+with signups as (
+
+    select * from raw_auth_users
+    where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+
+),
+
+keys as (
+
+    select * from raw_api_keys
+    where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+
+),
+
+requests as (
+
+    select * from raw_gateway_requests
+    where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+
+),
+
+analytics as (
+
+    select * from raw_analytics_events
+    where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+
+),
+
+emails as (
+
+    select * from raw_email_events
+    where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+
+),
+
+tickets as (
+
+    select * from raw_support_tickets
+    where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+
+),
+
+request_keys as (
+
+    select distinct key_id, pseudo(key_id) as key_pid from requests
+
+),
+
+attributed_requests as (
+
+    -- a key belongs to its user from created_at until revoked_at
+    select
+        r.*,
+        k.key_pid,
+        o.user_pid,
+        o.mode as key_mode,
+        array_to_string(
+            list_transform(
+                string_split(split_part(r.path, '?', 1), '/'),
+                lambda s: case
+                    when regexp_full_match(s, 'v[0-9]+') then s
+                    when regexp_matches(s, '[0-9]') then '{id}'
+                    when regexp_full_match(s, '[0-9a-fA-F-]{32,36}') then '{id}'
+                    else s
+                end
+            ),
+            '/'
+        ) as route
+    from requests as r
+    join request_keys as k using (key_id)
+    join identity_key_owners as o
+        on o.key_pid = k.key_pid
+        and r.timestamp >= o.valid_from
+        and (o.valid_to is null or r.timestamp < o.valid_to)
+    qualify row_number() over (partition by r.request_id order by o.valid_from desc) = 1
+
+),
+
+request_events as (
+
+    select
+        r.request_id as event_id,
+        r.timestamp as event_time,
+        'gateway' as source,
+        'api_request' as event_type,
+        r.user_pid,
+        r.user_pid as visitor_pid,
+        r.key_pid,
+        r.key_mode,
+        upper(r.method) as method,
+        r.route,
+        upper(r.method) || ' ' || r.route as endpoint,
+        r.status,
+        coalesce(c.client_kind, 'unknown') as client_kind,
+        coalesce(c.client_name, 'unknown') as client_name,
+        null as page_path,
+        null as channel,
+        null as event_name,
+        null as environment,
+        null as campaign,
+        r._source_file,
+        r._source_line,
+        r._event_week
+    from attributed_requests as r
+    left join _client_classes as c on c.user_agent = r.user_agent
+
+),
+
+analytics_attributed as (
+
+    select
+        a.*,
+        pseudo(a.anonymous_id) as anonymous_pid,
+        coalesce(pseudo(a.user_id), l.user_pid) as user_pid,
+        a.properties ->> 'path' as raw_path,
+        lower(a.properties ->> 'utm_medium') as utm_medium,
+        lower(regexp_extract(coalesce(a.properties ->> 'referrer', ''), '^[a-zA-Z]+://([^/:?#]+)', 1)) as referrer_host
+    from analytics as a
+    left join identity_anonymous_links as l on l.anonymous_pid = pseudo(a.anonymous_id)
+
+),
+
+analytics_events as (
+
+    select
+        message_id as event_id,
+        timestamp as event_time,
+        'analytics' as source,
+        case type when 'page' then 'page_view' else type end as event_type,
+        user_pid,
+        coalesce(user_pid, anonymous_pid) as visitor_pid,
+        null as key_pid,
+        null as key_mode,
+        null as method,
+        null as route,
+        null as endpoint,
+        null as status,
+        null as client_kind,
+        null as client_name,
+        split_part(raw_path, '?', 1) as page_path,
+        case
+            when type <> 'page' then null
+            when utm_medium in (select unnest(cast($paid_utm_mediums as varchar[]))) then 'paid'
+            when len(list_filter(cast($search_engines as varchar[]), lambda d: contains(referrer_host, d))) > 0 then 'organic_search'
+            when len(list_filter(cast($product_listings as varchar[]), lambda d: referrer_host = d or ends_with(referrer_host, '.' || d))) > 0 then 'product_listing'
+            else 'other'
+        end as channel,
+        event as event_name,
+        properties ->> 'environment' as environment,
+        null as campaign,
+        _source_file,
+        _source_line,
+        _event_week
+    from analytics_attributed
+    where user_pid is not null or anonymous_pid is not null
+
+),
+
+signup_events as (
+
+    select
+        'user:' || pseudo(user_id) as event_id,
+        created_at as event_time,
+        'auth' as source,
+        'account_created' as event_type,
+        pseudo(user_id) as user_pid,
+        pseudo(user_id) as visitor_pid,
+        null as key_pid, null as key_mode, null as method, null as route, null as endpoint, null as status,
+        null as client_kind, null as client_name, null as page_path, null as channel, null as event_name,
+        null as environment, null as campaign,
+        _source_file,
+        _source_line,
+        _event_week
+    from signups
+
+),
+
+key_events as (
+
+    select
+        'key:' || pseudo(key_id) || ':' || epoch_ms(created_at) as event_id,
+        created_at as event_time,
+        'auth' as source,
+        'key_created' as event_type,
+        pseudo(user_id) as user_pid,
+        pseudo(user_id) as visitor_pid,
+        pseudo(key_id) as key_pid,
+        mode as key_mode,
+        null as method, null as route, null as endpoint, null as status,
+        null as client_kind, null as client_name, null as page_path, null as channel, null as event_name,
+        null as environment, null as campaign,
+        _source_file,
+        _source_line,
+        _event_week
+    from keys
+
+),
+
+email_events as (
+
+    select
+        e.event_id,
+        e.timestamp as event_time,
+        'email' as source,
+        'email_' || e.event as event_type,
+        u.user_pid,
+        u.user_pid as visitor_pid,
+        null as key_pid, null as key_mode, null as method, null as route, null as endpoint, null as status,
+        null as client_kind, null as client_name, null as page_path, null as channel, null as event_name,
+        null as environment,
+        e.campaign,
+        e._source_file,
+        e._source_line,
+        e._event_week
+    from emails as e
+    join identity_users as u on u.email_pid = pseudo(lower(trim(e.email)))
+
+),
+
+ticket_events as (
+
+    select
+        t.ticket_id as event_id,
+        t.created_at as event_time,
+        'support' as source,
+        'support_ticket' as event_type,
+        u.user_pid,
+        u.user_pid as visitor_pid,
+        null as key_pid, null as key_mode, null as method, null as route, null as endpoint, null as status,
+        null as client_kind, null as client_name, null as page_path, null as channel, null as event_name,
+        null as environment, null as campaign,
+        t._source_file,
+        t._source_line,
+        t._event_week
+    from tickets as t
+    join identity_users as u on u.email_pid = pseudo(lower(trim(t.email)))
+
+),
+
+unioned as (
+
+    select * from request_events
+    union all by name select * from analytics_events
+    union all by name select * from signup_events
+    union all by name select * from key_events
+    union all by name select * from email_events
+    union all by name select * from ticket_events
+
+),
+
+final as (
+
+    select
+        event_id,
+        _event_week as event_week,
+        event_time,
+        source,
+        event_type,
+        user_pid,
+        visitor_pid,
+        key_pid,
+        key_mode,
+        method,
+        route,
+        endpoint,
+        cast(status as integer) as status,
+        client_kind,
+        client_name,
+        page_path,
+        channel,
+        event_name,
+        environment,
+        campaign,
+        _source_file,
+        _source_line,
+        _event_week
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,107 @@
+"""Versioned source contracts from `data_contracts/<source>/v<N>.yaml`.
+
+A contract is the one place a source's columns are declared: ingestion casts
+and rejects by it, the quality checks read it, and the UI shows its schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "data_contracts"
+
+# Contract types -> DuckDB storage types.
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "timestamp": "TIMESTAMPTZ",
+    "object": "JSON",
+    "array": "JSON",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    required: bool
+    description: str
+    allowed: tuple[str, ...] = ()
+    pii: bool = False
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str
+    version: int
+    description: str
+    grain: str
+    time_field: str
+    unique_key: tuple[str, ...]
+    fields: tuple[Field, ...]
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+def _parse(path: Path) -> Contract:
+    doc = yaml.safe_load(path.read_text())
+    fields = tuple(
+        Field(
+            name=f["name"],
+            type=f["type"],
+            required=bool(f.get("required", False)),
+            description=f.get("description", ""),
+            allowed=tuple(f.get("allowed", ())),
+            pii=bool(f.get("pii", False)),
+        )
+        for f in doc["fields"]
+    )
+    unknown = [f.type for f in fields if f.type not in SQL_TYPES]
+    if unknown:
+        raise ValueError(f"{path}: unknown field types {unknown}")
+    return Contract(
+        source=doc["source"],
+        version=int(doc["version"]),
+        description=doc["description"],
+        grain=doc["grain"],
+        time_field=doc["time_field"],
+        unique_key=tuple(doc["unique_key"]),
+        fields=fields,
+    )
+
+
+@cache
+def load_contract(source: str, version: int | None = None, contracts_dir: Path = CONTRACTS_DIR) -> Contract:
+    """The contract of `source` at `version` (the latest when None)."""
+    folder = contracts_dir / source
+    versions = sorted(int(p.stem[1:]) for p in folder.glob("v*.yaml"))
+    if not versions:
+        raise FileNotFoundError(f"no contract for source {source!r} in {folder}")
+    chosen = versions[-1] if version is None else version
+    if chosen not in versions:
+        raise FileNotFoundError(f"no contract v{chosen} for source {source!r} in {folder}")
+    return _parse(folder / f"v{chosen}.yaml")
+
+
+SOURCES = (
+    "auth_users",
+    "api_keys",
+    "gateway_requests",
+    "analytics_events",
+    "email_events",
+    "support_tickets",
+)

@@ -1,0 +1,71 @@
+"""What every SQL-backed asset does: run its file for the partitions of the
+run, replace those partitions, and describe the result for the UI."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from funnel_assets.lib.engine import Engine, read_sql
+
+_DUCKDB_TO_SCHEMA = {"TIMESTAMP WITH TIME ZONE": "timestamptz"}
+
+
+def partition_bounds(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
+    """[start, end) of the weeks this run covers (one week, or a backfill's range)."""
+    window = context.partition_time_window
+    return window.start.astimezone(timezone.utc), window.end.astimezone(timezone.utc)
+
+
+def column_schema(engine: Engine, table: str, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
+    rows = engine.con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_name = ? order by ordinal_position",
+        [table],
+    ).fetchall()
+    descriptions = descriptions or {}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, _DUCKDB_TO_SCHEMA.get(kind, kind.lower()), description=descriptions.get(name))
+            for name, kind in rows
+        ]
+    )
+
+
+def materialize_sql(
+    context: dg.AssetExecutionContext,
+    engine: Engine,
+    table: str,
+    sql_path: Path,
+    params: dict[str, Any],
+    partition_column: str,
+    preview: bool = False,
+    descriptions: dict[str, str] | None = None,
+) -> dg.MaterializeResult:
+    """Replace this run's partitions of `table` with the rows `sql_path` selects."""
+    start, end = partition_bounds(context)
+    bounds = {"week_start": start, "week_end": end}
+    written = engine.replace_rows(
+        table,
+        read_sql(sql_path),
+        {**params, **bounds},
+        f"{partition_column} >= cast($week_start as date) and {partition_column} < cast($week_end as date)",
+        bounds,
+    )
+    context.log.info(f"{table}: {written} rows for weeks {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    metadata: dict[str, Any] = {
+        "dagster/row_count": written,
+        "dagster/column_schema": column_schema(engine, table, descriptions),
+        "weeks": f"{start:%Y-%m-%d} .. {end:%Y-%m-%d} (exclusive)",
+    }
+    if preview:
+        frame = engine.frame(
+            f"select * from {table} where {partition_column} >= cast($week_start as date) "
+            f"and {partition_column} < cast($week_end as date) order by all limit 30",
+            bounds,
+        )
+        metadata["preview"] = dg.MetadataValue.md(frame.to_markdown(index=False))
+    return dg.MaterializeResult(metadata=metadata)
