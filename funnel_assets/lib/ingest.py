@@ -44,6 +44,11 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _lit(text: str) -> str:
+    """A SQL string literal of contract text (names, allowed values, reasons)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _check(field: Field) -> str:
     """A SQL expression giving the reason `field` fails, or null."""
     value = f"p.j.{_q(field.name)}"
@@ -66,11 +71,11 @@ def _check(field: Field) -> str:
             )
         )
     if field.allowed:
-        options = ", ".join(f"'{a}'" for a in field.allowed)
+        options = ", ".join(_lit(a) for a in field.allowed)
         rules.append(
             (f"{present} and ({value} ->> '$') not in ({options})", f"{field.name} must be one of {list(field.allowed)}")
         )
-    cases = " ".join(f"when {cond} then '{reason}'" for cond, reason in rules)
+    cases = " ".join(f"when {cond} then {_lit(reason)}" for cond, reason in rules)
     return f"case {cases} end"
 
 
@@ -85,7 +90,7 @@ def _typed(field: Field) -> str:
 
 def _parse_sql(contract: Contract) -> str:
     structure = "{" + ", ".join(f'"{f.name}": "JSON"' for f in contract.fields) + "}"
-    known = ", ".join(f"'{f}'" for f in contract.field_names)
+    known = ", ".join(_lit(f) for f in contract.field_names)
     reasons = ", ".join(_check(f) for f in contract.fields)
     return f"""
         with parsed as (

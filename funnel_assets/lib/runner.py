@@ -1,0 +1,93 @@
+"""Materialise every asset for every week the landing data covers.
+
+`funnel run` and the tests go through here: one Dagster run over the whole
+range of weeks (every weekly asset takes the range in a single run), recorded
+in the Dagster instance so the UI shows it afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from funnel_assets.lib.contracts import SOURCES
+from funnel_assets.lib.landing import covered_weeks
+
+RUN_TAG = "funnel/cli_run"
+
+
+@dataclass
+class StepProgress:
+    done: int
+    total: int
+    step: str
+    status: str  # started | succeeded | failed
+
+
+def _watch(instance: dg.DagsterInstance, tag: str, total: int, report: Callable[[StepProgress], None], stop: threading.Event) -> None:
+    """Report step events of the run tagged `tag` while it executes."""
+    seen = 0
+    done = 0
+    run_id = None
+    while not stop.is_set():
+        if run_id is None:
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_TAG: tag}), limit=1)
+            run_id = runs[0].run_id if runs else None
+        if run_id is not None:
+            records = instance.all_logs(run_id)
+            for record in records[seen:]:
+                event = record.dagster_event
+                if event is None or not event.step_key:
+                    continue
+                if event.event_type_value == "STEP_START":
+                    report(StepProgress(done, total, event.step_key, "started"))
+                elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+                    done += 1
+                    status = "succeeded" if event.event_type_value == "STEP_SUCCESS" else "failed"
+                    report(StepProgress(done, total, event.step_key, status))
+            seen = len(records)
+        stop.wait(0.5)
+
+
+def run_everything(
+    defs: dg.Definitions,
+    funnel_resource: dg.ConfigurableResource,
+    data_dir: Path,
+    instance: dg.DagsterInstance,
+    report: Callable[[StepProgress], None] | None = None,
+) -> dg.ExecuteInProcessResult:
+    weeks = covered_weeks(data_dir, SOURCES)
+    if weeks is None:
+        raise FileNotFoundError(f"no landing files under {data_dir / 'landing'} (expected landing/<source>/<YYYY-MM-DD>.jsonl)")
+    first, last = weeks
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    tag = uuid.uuid4().hex
+    stop = threading.Event()
+    watcher = None
+    if report is not None:
+        watcher = threading.Thread(target=_watch, args=(instance, tag, len(assets), report, stop), daemon=True)
+        watcher.start()
+    try:
+        return dg.materialize(
+            assets,
+            instance=instance,
+            resources={"funnel": funnel_resource},
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+                RUN_TAG: tag,
+            },
+            raise_on_error=False,
+        )
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join(timeout=2)
+            time.sleep(0)

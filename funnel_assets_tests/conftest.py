@@ -1,0 +1,47 @@
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.definitions import defs as load_defs
+from funnel_assets.lib.engine import connect
+from funnel_assets.lib.runner import run_everything
+
+
+@pytest.fixture(scope="session")
+def definitions() -> dg.Definitions:
+    return load_defs()
+
+
+class Pipeline:
+    """Runs every asset over a data folder and reads the warehouse back."""
+
+    def __init__(self, definitions: dg.Definitions, root: Path, identity_db_url: str = ""):
+        self.definitions = definitions
+        self.root = root
+        self.data_dir = root / "data"
+        self.resource = FunnelResource(
+            data_dir=str(self.data_dir),
+            warehouse_path=str(root / "warehouse.duckdb"),
+            identity_db_url=identity_db_url,
+        )
+
+    def run(self) -> dg.ExecuteInProcessResult:
+        result = run_everything(self.definitions, self.resource, self.data_dir, dg.DagsterInstance.ephemeral())
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        return result
+
+    def frame(self, sql: str, params: dict | None = None):
+        with connect(Path(self.resource.warehouse_path), self.resource.pseudonym_key) as engine:
+            return engine.frame(sql, params)
+
+    def pid(self, raw_id: str) -> str:
+        with connect(Path(self.resource.warehouse_path), self.resource.pseudonym_key) as engine:
+            return engine.scalar("select pseudo($v)", {"v": raw_id})
+
+
+@pytest.fixture
+def pipeline(tmp_path, definitions) -> Pipeline:
+    return Pipeline(definitions, tmp_path)
