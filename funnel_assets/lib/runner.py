@@ -8,7 +8,6 @@ in the Dagster instance so the UI shows it afterwards.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ class StepProgress:
     total: int
     step: str
     status: str  # started | succeeded | failed
+    seconds: float = 0.0
 
 
 def _watch(instance: dg.DagsterInstance, tag: str, total: int, report: Callable[[StepProgress], None], stop: threading.Event) -> None:
@@ -36,7 +36,9 @@ def _watch(instance: dg.DagsterInstance, tag: str, total: int, report: Callable[
     seen = 0
     done = 0
     run_id = None
-    while not stop.is_set():
+    started: dict[str, float] = {}
+    while True:
+        finished = stop.is_set()  # one more look after the run ends, for its last events
         if run_id is None:
             runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_TAG: tag}), limit=1)
             run_id = runs[0].run_id if runs else None
@@ -47,12 +49,16 @@ def _watch(instance: dg.DagsterInstance, tag: str, total: int, report: Callable[
                 if event is None or not event.step_key:
                     continue
                 if event.event_type_value == "STEP_START":
+                    started[event.step_key] = record.timestamp
                     report(StepProgress(done, total, event.step_key, "started"))
                 elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
                     done += 1
                     status = "succeeded" if event.event_type_value == "STEP_SUCCESS" else "failed"
-                    report(StepProgress(done, total, event.step_key, status))
+                    took = record.timestamp - started.get(event.step_key, record.timestamp)
+                    report(StepProgress(done, total, event.step_key, status, took))
             seen = len(records)
+        if finished:
+            return
         stop.wait(0.5)
 
 
@@ -78,6 +84,8 @@ def run_everything(
         return dg.materialize(
             assets,
             instance=instance,
+            # progress is reported through `report`; Dagster's own console log would drown it
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             resources={"funnel": funnel_resource},
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
@@ -89,5 +97,4 @@ def run_everything(
     finally:
         stop.set()
         if watcher is not None:
-            watcher.join(timeout=2)
-            time.sleep(0)
+            watcher.join(timeout=5)

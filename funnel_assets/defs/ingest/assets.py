@@ -29,6 +29,7 @@ def _description(contract: Contract) -> str:
 def _raw_asset(source: str) -> dg.AssetsDefinition:
     contract = load_contract(source)
     table = f"raw_{source}"
+    reconciles = f"{table}_reconciles_input_lines"
     descriptions = {f.name: f.description for f in contract.fields} | LINEAGE_COLUMNS
 
     @dg.asset(
@@ -44,6 +45,15 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
             "contract": f"data_contracts/{source}/v{contract.version}.yaml",
             "unique_key": ", ".join(contract.unique_key),
         },
+        check_specs=[
+            dg.AssetCheckSpec(
+                reconciles,
+                asset=table,
+                blocking=True,
+                partitions_def=WEEKLY,
+                description="Every landing line is accounted for: input lines = accepted + quarantined + duplicates.",
+            )
+        ],
     )
     def raw_source(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
         start, end = partition_bounds(context)
@@ -52,7 +62,15 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
         with funnel.engine() as engine:
             counts = ingest(engine, contract, files, funnel.data_path, table, start.date(), end.date())
             schema = column_schema(engine, table, descriptions)
+        accounted = counts.accepted + counts.quarantined + counts.duplicates
         return dg.MaterializeResult(
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=reconciles,
+                    passed=accounted == counts.input_lines,
+                    metadata={"observed_value": accounted, "threshold": counts.input_lines},
+                )
+            ],
             metadata={
                 "dagster/row_count": counts.accepted,
                 "dagster/column_schema": schema,

@@ -1,0 +1,253 @@
+"""`funnel`: generate sample data, materialise the funnel, print its tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+LOCAL = Path(".funnel")
+DEFAULT_DATA = LOCAL / "data"
+DEFAULT_WAREHOUSE = LOCAL / "warehouse.duckdb"
+DEFAULT_DAGSTER_HOME = LOCAL / "dagster_home"
+
+
+def _instance():
+    """The Dagster instance under DAGSTER_HOME (a local folder by default), so the UI sees our runs."""
+    import dagster as dg
+
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME.resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch(exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
+def _resource(args: argparse.Namespace, data_dir: Path):
+    import yaml
+
+    from funnel_assets.defs.resources import FunnelResource
+
+    settings = {}
+    if getattr(args, "config", None):
+        settings = yaml.safe_load(Path(args.config).read_text()) or {}
+    settings.update(data_dir=str(data_dir), warehouse_path=str(args.warehouse))
+    if getattr(args, "identity_db", None):
+        settings["identity_db_url"] = args.identity_db
+    return FunnelResource(**settings)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from funnel_assets.lib.simulator import generate
+
+    out = Path(args.out)
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  developers {done:>9,}/{total:,}", end="", flush=True)
+
+    truth = generate(
+        out,
+        developers=args.developers,
+        weeks=args.weeks,
+        start=date.fromisoformat(args.start),
+        seed=args.seed,
+        requests=args.requests,
+        progress=progress,
+    )
+    counts = truth["counts"]
+    print(f"\nwrote {out / 'landing'} in {time.monotonic() - started:.1f}s: " + ", ".join(
+        f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in counts.items() if not isinstance(v, dict)
+    ))
+    print(f"planted parameters and drawn statistics: {out / 'truth.json'}")
+    return 0
+
+
+def _run(args: argparse.Namespace, data_dir: Path) -> int:
+    from funnel_assets.definitions import defs
+    from funnel_assets.lib.runner import StepProgress, run_everything
+
+    def report(p: StepProgress) -> None:
+        if p.status == "started":
+            print(f"  [{p.done:>2}/{p.total}] {p.step} ...", flush=True)
+        else:
+            print(f"  [{p.done:>2}/{p.total}] {p.step} {p.status} in {p.seconds:.1f}s", flush=True)
+
+    print(f"materialising every asset for the weeks in {data_dir / 'landing'} into {args.warehouse}")
+    began = time.monotonic()
+    result = run_everything(defs(), _resource(args, data_dir), data_dir, _instance(), report)
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        for event in failures:
+            error = event.step_failure_data.error
+            cause = error.cause.message.strip() if error and error.cause else (error.message.strip() if error else "")
+            print(f"FAILED {event.step_key}: {cause}", file=sys.stderr)
+        return 1
+    print(f"done in {time.monotonic() - began:.1f}s (run {result.run_id})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run(args, Path(args.data))
+
+
+def _partition_column(columns: list[str]) -> str | None:
+    return next((c for c in ("cohort_week", "intent_week", "event_week", "_event_week") if c in columns), None)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    import duckdb
+
+    warehouse = Path(args.warehouse)
+    if not warehouse.exists():
+        print(f"no warehouse at {warehouse}: run `funnel run --data DIR` first", file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        tables = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
+        if args.asset not in tables:
+            print(f"no table {args.asset!r} in {warehouse}; tables: {', '.join(tables)}", file=sys.stderr)
+            return 2
+        columns = [r[0] for r in con.execute(f'select * from "{args.asset}" limit 0').description]
+        week = _partition_column(columns)
+        sql = f'select * from "{args.asset}"'
+        params: list = []
+        if args.cohort:
+            if week is None:
+                print(f"{args.asset} has no week column to filter by", file=sys.stderr)
+                return 2
+            sql += f" where {week} = ?"
+            params.append(date.fromisoformat(args.cohort))
+        sql += " order by all"
+        cursor = con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=names)
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, default=_json_value))
+    elif args.format == "csv":
+        print(frame.to_csv(index=False), end="")
+    else:
+        with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 50):
+            print(frame.to_string(index=False))
+    return 0
+
+
+def _json_value(value):
+    """Dates and times as ISO-8601; decimals as numbers."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return float(value) if hasattr(value, "as_integer_ratio") else str(value)
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from funnel_assets.lib.check_results import latest_check_results
+
+    rows = latest_check_results(_instance())
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("no check has run yet: `funnel run --data DIR` runs them")
+        return 0
+    import pandas as pd
+
+    print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import shutil
+
+    data_dir = Path(args.data)
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    generate_args = argparse.Namespace(
+        out=str(data_dir), developers=args.developers, weeks=args.weeks, start=args.start, seed=args.seed, requests=None
+    )
+    print(f"1/2 generating {args.developers:,} simulated developers into {data_dir}")
+    cmd_generate(generate_args)
+    print("2/2 materialising every asset")
+    status = _run(args, data_dir)
+    if status:
+        return status
+    print()
+    cmd_show(argparse.Namespace(warehouse=args.warehouse, asset="mart_production_rate", cohort=None, format="table"))
+    home = os.environ["DAGSTER_HOME"]
+    print(
+        f"""
+Where to look:
+  marts       funnel show mart_stage_conversion     (also mart_ttfac_by_cohort, mart_sdk_usage,
+                                                     mart_first_session_depth, mart_production_rate)
+  checks      funnel checks
+  warehouse   {args.warehouse}  (DuckDB: duckdb {args.warehouse})
+  truth       {data_dir / 'truth.json'}  (what the simulator planted)
+  the UI      DAGSTER_HOME={home} .venv/bin/dagster dev   then open http://127.0.0.1:3000
+"""
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="funnel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def warehouse_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), help="DuckDB warehouse file (default: %(default)s)")
+
+    def generate_options(p: argparse.ArgumentParser, developers: int) -> None:
+        p.add_argument("--developers", type=int, default=developers, help="developers to simulate (default: %(default)s)")
+        p.add_argument("--weeks", type=int, default=12, help="signup weeks (default: %(default)s)")
+        p.add_argument("--start", default="2025-01-06", help="first signup day, YYYY-MM-DD (default: %(default)s)")
+        p.add_argument("--seed", type=int, default=7, help="random seed (default: %(default)s)")
+
+    p = sub.add_parser("generate", help="write simulated landing files and truth.json")
+    p.add_argument("--out", required=True, help="folder to write landing/ and truth.json into")
+    generate_options(p, 2000)
+    p.add_argument("--requests", type=int, default=None, help="scale activity to about this many gateway requests")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="materialise every asset for every week the data covers")
+    p.add_argument("--data", required=True, help="folder holding landing/<source>/<day>.jsonl")
+    warehouse_option(p)
+    p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
+    p.add_argument("--config", default=None, help="YAML file of FunnelResource settings (windows, events, SDK patterns)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("show", help="print a mart or table")
+    p.add_argument("asset")
+    warehouse_option(p)
+    p.add_argument("--cohort", default=None, help="only this week (its Monday, YYYY-MM-DD)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("checks", help="latest result of every data-quality check")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    warehouse_option(p)
+    p.set_defaults(func=cmd_checks)
+
+    p = sub.add_parser("demo", help="generate sample data, materialise everything, say where to look")
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="where to generate (default: %(default)s)")
+    warehouse_option(p)
+    generate_options(p, 3000)
+    p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
+    p.add_argument("--config", default=None, help="YAML file of FunnelResource settings")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
