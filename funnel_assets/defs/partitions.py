@@ -11,6 +11,8 @@ WEEKLY = dg.WeeklyPartitionsDefinition(start_date="2020-01-06", day_offset=1, en
 
 # A cohort is followed for 90 days (13 weeks) after its signup week, and its
 # developers' intent may come a few weeks before signup.
-COHORT_WINDOW = dg.TimeWindowPartitionMapping(start_offset=-4, end_offset=13)
+COHORT_WINDOW = dg.TimeWindowPartitionMapping(
+    start_offset=-4, end_offset=13, allow_nonexistent_upstream_partitions=True
+)
 
 SINGLE_RUN = dg.BackfillPolicy.single_run()

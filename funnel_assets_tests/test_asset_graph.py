@@ -1,0 +1,68 @@
+"""Pins the asset graph: a change to keys, groups, dependencies or partitions shows here as a diff."""
+
+import dagster as dg
+
+from funnel_assets.defs.partitions import COHORT_WINDOW, WEEKLY
+
+RAW = [
+    "raw_analytics_events",
+    "raw_api_keys",
+    "raw_auth_users",
+    "raw_email_events",
+    "raw_gateway_requests",
+    "raw_support_tickets",
+]
+IDENTITY = {"identity_anonymous_links": ["raw_analytics_events"], "identity_key_owners": ["raw_api_keys"], "identity_users": ["raw_auth_users"]}
+MARTS = ["mart_first_session_depth", "mart_production_rate", "mart_sdk_usage", "mart_stage_conversion", "mart_ttfac_by_cohort"]
+
+EXPECTED = {
+    **{name: ("ingest", [], "weekly") for name in RAW},
+    **{name: ("identity", deps, None) for name, deps in IDENTITY.items()},
+    "developer_events": ("stages", sorted(RAW + list(IDENTITY)), "weekly"),
+    "developer_stages": ("stages", ["developer_events", "identity_users"], "weekly"),
+    "visitor_intents": ("stages", ["developer_events", "identity_users"], "weekly"),
+    **{name: ("marts", ["developer_events", "developer_stages"], "weekly") for name in MARTS},
+}
+EXPECTED["mart_stage_conversion"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
+
+
+def test_asset_graph_is_pinned(definitions):
+    graph = definitions.resolve_asset_graph()
+    actual = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        partitions = "weekly" if node.partitions_def == WEEKLY else node.partitions_def
+        actual[key.to_user_string()] = (
+            node.group_name,
+            sorted(p.to_user_string() for p in node.parent_keys),
+            partitions,
+        )
+    assert actual == EXPECTED
+
+
+def test_weeks_start_on_monday_and_cohorts_follow_ninety_days():
+    keys = WEEKLY.get_partition_keys_in_range(dg.PartitionKeyRange("2025-01-06", "2025-01-13"))
+    assert keys == ["2025-01-06", "2025-01-13"]  # Mondays
+    assert (COHORT_WINDOW.start_offset, COHORT_WINDOW.end_offset) == (-4, 13)
+
+
+def test_cohort_assets_read_the_event_weeks_of_their_window(definitions):
+    graph = definitions.resolve_asset_graph()
+    for name in ["developer_stages", "visitor_intents"] + MARTS:
+        mapping = graph.get_partition_mapping(dg.AssetKey(name), dg.AssetKey("developer_events"))
+        assert mapping == COHORT_WINDOW, name
+
+
+def test_weekly_assets_backfill_in_a_single_run(definitions):
+    graph = definitions.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.partitions_def is not None:
+            assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+def test_every_asset_states_its_grain(definitions):
+    graph = definitions.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        description = graph.get(key).description or ""
+        assert description.lower().startswith("one row per"), (key, description)
