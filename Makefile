@@ -1,0 +1,25 @@
+# Two commands do all the set-up on a fresh clone: `make demo` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN = $(VENV)/bin
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+.PHONY: install demo test ui bench
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/funnel demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+ui: install
+	DAGSTER_HOME=$(CURDIR)/.funnel/dagster_home $(BIN)/dagster dev
+
+bench: install
+	$(BIN)/python bench/bench_run.py --requests 1000000
