@@ -134,6 +134,7 @@ def connect(
     )
     try:
         con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")
         con.execute("set variable pseudonym_key = ?", [pseudonym_key])
         # Keyed hash, applied twice so the key cannot be extended onto (the HMAC idea):
         # the same input always gives the same pseudonym, which cannot be reversed without the key.

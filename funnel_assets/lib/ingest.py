@@ -96,16 +96,19 @@ def _parse_sql(contract: Contract) -> str:
         with parsed as (
             select file, line_no, event_week, line,
                    json_valid(line) as is_json,
-                   case when json_valid(line) and json_type(line) = 'OBJECT'
-                        then json_transform(line, '{structure}') end as j
+                   json_valid(line) and starts_with(ltrim(line), '{{') as is_object
             from _landing_lines
+        ),
+        transformed as (
+            select *, case when is_object then json_transform(line, '{structure}') end as j
+            from parsed
         ),
         judged as (
             select p.*,
                    case when not p.is_json then 'malformed JSON'
-                        when p.j is null then 'not a JSON object'
+                        when not p.is_object then 'not a JSON object'
                         else coalesce({reasons}) end as reason
-            from parsed p
+            from transformed p
         )
         select file, line_no, event_week, line, reason,
                case when reason is null
@@ -117,22 +120,21 @@ def _parse_sql(contract: Contract) -> str:
 
 def load_lines(engine: Engine, files: list[DayFile], data_dir: Path) -> int:
     """Read every line of `files` into the temp table _landing_lines, keeping file and line number."""
-    engine.con.execute(
-        "create or replace temp table _landing_lines "
-        "(file varchar, line_no bigint, event_week date, line varchar)"
-    )
-    for day_file in files:
-        relative = str(day_file.path.relative_to(data_dir)) if day_file.path.is_relative_to(data_dir) else str(day_file.path)
-        engine.execute(
-            """
-            insert into _landing_lines
-            select $file, row_number() over (), $week, rtrim(line, chr(13))
-            from read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = chr(30),
-                          quote = '', escape = '', auto_detect = false, new_line = '\\n')
-            """,
-            {"file": relative, "week": day_file.week, "path": str(day_file.path)},
-        )
+    # One line per row: a delimiter and quote that never occur in JSON text.
+    # (A trailing carriage return is JSON whitespace, so it needs no trimming.)
+    reads = [
+        f"select {_lit(_relative(f.path, data_dir))} as file, row_number() over () as line_no, "
+        f"cast({_lit(f.week.isoformat())} as date) as event_week, line "
+        f"from read_csv({_lit(str(f.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(30), "
+        f"quote = '', escape = '', auto_detect = false)"
+        for f in files
+    ] or ["select null::varchar as file, null::bigint as line_no, null::date as event_week, null::varchar as line limit 0"]
+    engine.con.execute("create or replace temp table _landing_lines as " + " union all ".join(reads))
     return int(engine.scalar("select count(*) from _landing_lines"))
+
+
+def _relative(path: Path, data_dir: Path) -> str:
+    return str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
 
 
 def ingest(
@@ -147,15 +149,24 @@ def ingest(
     """Replace the weeks [week_start, week_end) of `table` with the contents of `files`."""
     input_lines = load_lines(engine, files, data_dir)
     engine.con.execute(f"create or replace temp table _judged as {_parse_sql(contract)}")
-    key = ", ".join(f"p.j.{_q(k)} ->> '$'" for k in contract.unique_key)
+    key = "(" + ", ".join(f"j.{_q(k)} ->> '$'" for k in contract.unique_key) + ")"
+    # Only keys seen more than once need ranking: a hash aggregate finds them cheaply.
     engine.con.execute(
         f"""
         create or replace temp table _ranked as
-        select p.*, case when reason is null
-                         then row_number() over (partition by {key} order by file, line_no) end as copy_no,
-               case when reason is null
-                    then first_value(file || ':' || line_no) over (partition by {key} order by file, line_no) end as first_seen
-        from _judged p
+        with repeated as (
+            select {key} as unique_key, min({{'file': file, 'line_no': line_no}}) as first_seen
+            from _judged
+            where reason is null
+            group by all
+            having count(*) > 1
+        )
+        select p.*,
+               case when p.reason is null and r.first_seen is not null and {{'file': p.file, 'line_no': p.line_no}} <> r.first_seen
+                    then 2 else 1 end as copy_no,
+               r.first_seen.file || ':' || r.first_seen.line_no as first_seen
+        from _judged as p
+        left join repeated as r on p.reason is null and r.unique_key = {key.replace("j.", "p.j.")}
         """
     )
     typed = ", ".join(_typed(f) for f in contract.fields)
@@ -171,7 +182,6 @@ def ingest(
                p.extra_fields as _extra_fields
         from _ranked p
         where reason is null and copy_no = 1
-        order by p.file, p.line_no
         """,
         {"contract_version": contract.version},
         "_event_week >= $week_start and _event_week < $week_end",
@@ -190,13 +200,12 @@ def ingest(
                line as raw_line
         from _ranked
         where reason is not null or copy_no > 1
-        order by file, line_no
         """,
         {"source": contract.source, "contract_version": contract.version},
         "source = $source and _event_week >= $week_start and _event_week < $week_end",
         {"source": contract.source, **week_range},
     )
-    duplicates = int(engine.scalar("select count(*) from _ranked where copy_no > 1"))
+    duplicates = int(engine.scalar("select count(*) from _ranked where reason is null and copy_no > 1"))
     for temp in ("_landing_lines", "_judged", "_ranked"):
         engine.con.execute(f"drop table if exists {temp}")
     return IngestCounts(
