@@ -78,7 +78,11 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
 
     print(f"materialising every asset for the weeks in {data_dir / 'landing'} into {args.warehouse}")
     began = time.monotonic()
-    result = run_everything(defs(), _resource(args, data_dir), data_dir, _instance(), report)
+    try:
+        result = run_everything(defs(), _resource(args, data_dir), data_dir, _instance(), report)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         for event in failures:
