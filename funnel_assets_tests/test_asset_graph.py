@@ -13,7 +13,15 @@ RAW = [
     "raw_support_tickets",
 ]
 IDENTITY = {"identity_anonymous_links": ["raw_analytics_events"], "identity_key_owners": ["raw_api_keys"], "identity_users": ["raw_auth_users"]}
-MARTS = ["mart_first_session_depth", "mart_production_rate", "mart_sdk_usage", "mart_stage_conversion", "mart_ttfac_by_cohort"]
+MARTS = [
+    "mart_first_day_errors",
+    "mart_first_session_depth",
+    "mart_production_rate",
+    "mart_sdk_usage",
+    "mart_segment_conversion",
+    "mart_stage_conversion",
+    "mart_ttfac_by_cohort",
+]
 
 EXPECTED = {
     **{name: ("ingest", [], "weekly") for name in RAW},
@@ -24,6 +32,7 @@ EXPECTED = {
     **{name: ("marts", ["developer_events", "developer_stages"], "weekly") for name in MARTS},
 }
 EXPECTED["mart_stage_conversion"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
+EXPECTED["mart_bottleneck"] = ("marts", ["mart_stage_conversion"], "weekly")
 
 
 def test_asset_graph_is_pinned(definitions):

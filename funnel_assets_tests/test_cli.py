@@ -28,7 +28,7 @@ def test_run_then_show_in_every_format(workspace, capsys):
     _, data, warehouse = workspace
     assert main(["run", "--data", str(data), "--warehouse", warehouse]) == 0
     out = capsys.readouterr().out
-    assert "[17/17]" in out and "done in" in out
+    assert "[20/20]" in out and "done in" in out
 
     assert main(["show", "mart_ttfac_by_cohort", "--warehouse", warehouse, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -222,3 +222,32 @@ def test_no_email_or_raw_id_past_raw(built):
         text = frame.astype(str).to_string()
         assert "@example.com" not in text
         assert "alice" not in text and "k_alice" not in text
+
+
+def test_first_day_errors(built):
+    rows = built.frame(
+        "select endpoint, status, requests, developers from mart_first_day_errors where cohort_week = $c and is_error",
+        {"c": W0},
+    )
+    # alice's 401 before her first success; dave's 401 came on a key he no longer held (unattributed)
+    assert rows.to_dict("records") == [{"endpoint": "GET /v1/customers", "status": 401, "requests": 1, "developers": 1}]
+
+
+def test_bottleneck_is_the_transition_furthest_below_its_median(built):
+    row = built.frame("select * from mart_bottleneck where cohort_week = $c", {"c": W0}).iloc[0]
+    # first call -> active within 14 d: only alice of six callers, 1/6 against a 40 % median
+    assert (row.from_stage, row.to_stage, row.window_days) == ("first_api_call", "active_integration", 14)
+    assert row.rate == pytest.approx(1 / 6)
+    assert row.benchmark_band == "warning"
+
+
+def test_segments(built):
+    rows = built.frame(
+        "select segment_value, developers from mart_segment_conversion "
+        "where cohort_week = $c and segment = 'channel' order by 1",
+        {"c": W0},
+    )
+    assert rows.to_dict("records") == [
+        {"segment_value": "organic_search", "developers": 1},
+        {"segment_value": "unknown", "developers": 5},
+    ]

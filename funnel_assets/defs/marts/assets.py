@@ -90,3 +90,38 @@ def mart_production_rate(context: dg.AssetExecutionContext, funnel: FunnelResour
     and 90 days after account creation, each with a completeness flag.
     """
     return _materialize(context, funnel, "mart_production_rate")
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+def mart_first_day_errors(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort, endpoint and status code, partitioned by signup week.
+
+    The requests of each developer's first 24 hours (from their first request,
+    whatever its status): count, developers, share of the cohort's first-day
+    requests, and the endpoint's error rate. High 401 shares point at
+    confusing authentication, 400s at an endpoint at undocumented parameters,
+    429s at rate limits that hit newcomers.
+    """
+    return _materialize(context, funnel, "mart_first_day_errors")
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+def mart_segment_conversion(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort and segment value, partitioned by signup week.
+
+    Segments: acquisition channel, account type, e-mail engagement (high:
+    opened >= 3 and clicked >= 1; medium: opened >= 1 otherwise; none) and
+    client kind. For each: developers, first call within 7 days, active within
+    14 days of the first call, production within 90 days, median TTFAC.
+    """
+    return _materialize(context, funnel, "mart_segment_conversion")
+
+
+@_mart(deps=[dg.AssetDep("mart_stage_conversion")])
+def mart_bottleneck(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort, partitioned by signup week.
+
+    The benchmark transition furthest below its benchmark median among the
+    cohort's complete rows: where to focus. Null while no row is complete.
+    """
+    return _materialize(context, funnel, "mart_bottleneck")
