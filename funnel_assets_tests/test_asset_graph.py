@@ -75,3 +75,32 @@ def test_every_asset_states_its_grain(definitions):
     for key in graph.get_all_asset_keys():
         description = graph.get(key).description or ""
         assert description.lower().startswith("one row per"), (key, description)
+
+
+def _upstream_columns(graph, asset: str, column: str) -> set[tuple[str, str]]:
+    """Every (asset, column) a column traces back to through the declared column lineage."""
+    found, todo = set(), [(asset, column)]
+    while todo:
+        current = todo.pop()
+        node = graph.get(dg.AssetKey(current[0]))
+        lineage = node.metadata.get("dagster/column_lineage")
+        if lineage is None:
+            continue
+        for dep in lineage.deps_by_column.get(current[1], []):
+            ref = (dep.asset_key.to_user_string(), dep.column_name)
+            if ref not in found:
+                found.add(ref)
+                todo.append(ref)
+    return found
+
+
+def test_metric_columns_trace_to_source_fields(definitions):
+    graph = definitions.resolve_asset_graph()
+    ttfac = _upstream_columns(graph, "mart_ttfac_by_cohort", "p50_s")
+    assert {("raw_gateway_requests", "status"), ("raw_gateway_requests", "timestamp"), ("identity_users", "created_at")} <= ttfac
+    sdk = _upstream_columns(graph, "mart_sdk_usage", "client_name")
+    assert ("raw_gateway_requests", "user_agent") in sdk
+    for ref in ttfac | sdk:
+        schema = graph.get(dg.AssetKey(ref[0])).metadata.get("dagster/column_schema")
+        if ref[0].startswith("raw_"):
+            assert ref[1] in {c.name for c in schema.columns}, ref

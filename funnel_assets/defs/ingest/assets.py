@@ -42,6 +42,10 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
         owners=["team:data-platform"],
         tags={"layer": "raw", "contains_pii": str(any(f.pii for f in contract.fields)).lower()},
         metadata={
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(f.name, f.sql_type.lower(), description=f.description) for f in contract.fields]
+                + [dg.TableColumn(name, description=text) for name, text in LINEAGE_COLUMNS.items()]
+            ),
             "contract": f"data_contracts/{source}/v{contract.version}.yaml",
             "unique_key": ", ".join(contract.unique_key),
         },

@@ -7,6 +7,7 @@ import pandas as pd
 
 from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
 from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql
 
 SQL = Path(__file__).parent / "sql"
@@ -15,8 +16,10 @@ STAGES_DEP = dg.AssetDep("developer_stages")
 EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
 
 
-def _mart(**kwargs):
+def _mart(lineage: dict[str, list[str]] | None = None, **kwargs):
+    metadata = {"dagster/column_lineage": column_lineage(lineage)} if lineage else {}
     return dg.asset(
+        metadata=metadata,
         group_name="marts",
         partitions_def=WEEKLY,
         backfill_policy=SINGLE_RUN,
@@ -35,7 +38,24 @@ def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, tabl
         )
 
 
-@_mart(deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")])
+STAGE_TIMES = [
+    f"developer_stages.{stage}_at"
+    for stage in (
+        "intent", "account_created", "credential_provisioned", "first_api_call",
+        "first_integration_milestone", "active_integration", "production_deployment",
+    )
+]
+
+
+@_mart(
+    deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")],
+    lineage={
+        "entered": STAGE_TIMES + ["visitor_intents.intent_at"],
+        "converted": STAGE_TIMES + ["visitor_intents.account_created_at"],
+        "rate": STAGE_TIMES + ["visitor_intents.intent_at", "visitor_intents.account_created_at"],
+        "is_complete": ["developer_events.event_time"],
+    },
+)
 def mart_stage_conversion(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort and transition, partitioned by signup week.
 
@@ -48,7 +68,13 @@ def mart_stage_conversion(context: dg.AssetExecutionContext, funnel: FunnelResou
     return _materialize(context, funnel, "mart_stage_conversion")
 
 
-@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+@_mart(
+    deps=[STAGES_DEP, EVENTS_DEP],
+    lineage={
+        f"p{p}_s": ["developer_stages.first_api_call_at", "developer_stages.account_created_at"] for p in (25, 50, 75, 90)
+    }
+    | {"called": ["developer_stages.first_api_call_at"], "never_called": ["developer_stages.first_api_call_at"]},
+)
 def mart_ttfac_by_cohort(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort, partitioned by signup week.
 
@@ -59,7 +85,15 @@ def mart_ttfac_by_cohort(context: dg.AssetExecutionContext, funnel: FunnelResour
     return _materialize(context, funnel, "mart_ttfac_by_cohort")
 
 
-@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+@_mart(
+    deps=[STAGES_DEP, EVENTS_DEP],
+    lineage={
+        "client_kind": ["developer_stages.client_kind", "developer_events.client_kind"],
+        "client_name": ["developer_stages.client_name", "developer_events.client_name"],
+        "developers": ["developer_stages.client_name"],
+        "requests": ["developer_events.client_name"],
+    },
+)
 def mart_sdk_usage(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort and client, partitioned by signup week.
 
@@ -70,7 +104,13 @@ def mart_sdk_usage(context: dg.AssetExecutionContext, funnel: FunnelResource) ->
     return _materialize(context, funnel, "mart_sdk_usage")
 
 
-@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+@_mart(
+    deps=[STAGES_DEP, EVENTS_DEP],
+    lineage={
+        "depth": ["developer_stages.first_session_depth"],
+        "production_rate": ["developer_stages.production_deployment_at", "developer_stages.account_created_at"],
+    },
+)
 def mart_first_session_depth(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort and first-session depth, partitioned by signup week.
 
@@ -82,7 +122,13 @@ def mart_first_session_depth(context: dg.AssetExecutionContext, funnel: FunnelRe
     return _materialize(context, funnel, "mart_first_session_depth")
 
 
-@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+@_mart(
+    deps=[STAGES_DEP, EVENTS_DEP],
+    lineage={
+        f"rate_{d}d": ["developer_stages.production_deployment_at", "developer_stages.account_created_at"]
+        for d in (30, 60, 90)
+    },
+)
 def mart_production_rate(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort, partitioned by signup week.
 

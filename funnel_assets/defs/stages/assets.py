@@ -10,9 +10,52 @@ from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.clients import classify
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.engine import Engine
+from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
 
 SQL = Path(__file__).parent / "sql"
+
+EVENT_LINEAGE = {
+    "event_time": [
+        "raw_gateway_requests.timestamp", "raw_analytics_events.timestamp", "raw_auth_users.created_at",
+        "raw_api_keys.created_at", "raw_email_events.timestamp", "raw_support_tickets.created_at",
+    ],
+    "user_pid": [
+        "identity_key_owners.user_pid", "identity_anonymous_links.user_pid", "identity_users.user_pid",
+        "raw_analytics_events.user_id",
+    ],
+    "key_pid": ["raw_gateway_requests.key_id", "identity_key_owners.key_pid"],
+    "key_mode": ["identity_key_owners.mode"],
+    "route": ["raw_gateway_requests.path"],
+    "endpoint": ["raw_gateway_requests.method", "raw_gateway_requests.path"],
+    "status": ["raw_gateway_requests.status"],
+    "client_kind": ["raw_gateway_requests.user_agent"],
+    "client_name": ["raw_gateway_requests.user_agent"],
+    "page_path": ["raw_analytics_events.properties"],
+    "channel": ["raw_analytics_events.properties"],
+    "event_name": ["raw_analytics_events.event"],
+    "environment": ["raw_analytics_events.properties"],
+    "campaign": ["raw_email_events.campaign"],
+}
+
+STAGE_LINEAGE = {
+    "intent_at": ["developer_events.event_time", "developer_events.page_path", "identity_users.created_at"],
+    "account_created_at": ["identity_users.created_at"],
+    "credential_provisioned_at": ["developer_events.event_time", "developer_events.event_type"],
+    "first_api_call_at": ["developer_events.event_time", "developer_events.status"],
+    "first_integration_milestone_at": ["developer_events.event_time", "developer_events.event_name"],
+    "active_integration_at": ["developer_events.event_time", "developer_events.endpoint", "developer_events.status"],
+    "production_deployment_at": [
+        "developer_events.event_time", "developer_events.key_mode", "developer_events.event_name",
+        "developer_events.environment",
+    ],
+    "channel": ["developer_events.channel"],
+    "client_kind": ["developer_events.client_kind"],
+    "client_name": ["developer_events.client_name"],
+    "first_session_depth": ["developer_events.endpoint", "developer_events.event_time"],
+    "email_engagement": ["developer_events.event_type", "developer_events.campaign"],
+    "account_type": ["identity_users.account_type"],
+}
 
 STAGES = (
     "intent",
@@ -55,6 +98,7 @@ def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end)
     kinds={"duckdb", "sql"},
     owners=["team:data-platform"],
     tags={"layer": "events"},
+    metadata={"dagster/column_lineage": column_lineage(EVENT_LINEAGE)},
 )
 def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per attributed event, partitioned by event week.
@@ -89,6 +133,7 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     kinds={"duckdb", "sql"},
     owners=["team:growth"],
     tags={"layer": "stages"},
+    metadata={"dagster/column_lineage": column_lineage(STAGE_LINEAGE)},
 )
 def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per developer, partitioned by signup week (Monday, UTC).
