@@ -41,9 +41,20 @@ tickets as (
 
 ),
 
-request_keys as (
+request_key_owners as materialized (
 
-    select distinct key_id, pseudo(key_id) as key_pid from requests
+    -- the few keys of these requests with their owners, small and built first:
+    -- joined the other way round the planner misjudges the pseudonymised key and
+    -- pairs every request with every key on the time range alone
+    select
+        k.key_id,
+        o.key_pid,
+        o.user_pid,
+        o.mode,
+        o.valid_from,
+        coalesce(o.valid_to, cast('infinity' as timestamptz)) as valid_to
+    from (select distinct key_id from requests) as k
+    join identity_key_owners as o on o.key_pid = pseudo(k.key_id)
 
 ),
 
@@ -52,7 +63,7 @@ attributed_requests as (
     -- a key belongs to its user from created_at until revoked_at
     select
         r.*,
-        k.key_pid,
+        o.key_pid,
         o.user_pid,
         o.mode as key_mode,
         array_to_string(
@@ -68,11 +79,8 @@ attributed_requests as (
             '/'
         ) as route
     from requests as r
-    join request_keys as k using (key_id)
-    join identity_key_owners as o
-        on o.key_pid = k.key_pid
-        and r.timestamp >= o.valid_from
-        and (o.valid_to is null or r.timestamp < o.valid_to)
+    join request_key_owners as o using (key_id)
+    where r.timestamp >= o.valid_from and r.timestamp < o.valid_to
     qualify row_number() over (partition by r.request_id order by o.valid_from desc) = 1
 
 ),
