@@ -1,0 +1,95 @@
+"""Source adapters: vendor export and log formats -> landing format v1 records.
+
+`FORMATS` names every supported format; `convert_file` reads one vendor file
+and yields a `Converted` landing record or a `Rejected` (file, line, field,
+reason, raw) for each vendor record; `convert_command` is what
+`funnel convert --format NAME INPUT... [--out DIR]` runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+
+from funnel_assets.lib.adapters import (
+    amplitude,
+    auth0,
+    aws_apigw,
+    clerk,
+    combined_log,
+    customerio,
+    kong,
+    mailchimp,
+    mixpanel,
+    posthog,
+    segment,
+    sendgrid,
+    supabase,
+    zendesk,
+)
+from funnel_assets.lib.adapters.base import Adapter, Converted, Rejected
+from funnel_assets.lib.adapters.landing_writer import write_landing
+
+__all__ = ["FORMATS", "Adapter", "Converted", "Rejected", "convert_command", "convert_file", "write_landing"]
+
+FORMATS: dict[str, Adapter] = {
+    module.ADAPTER.name: module.ADAPTER
+    for module in (
+        kong,
+        aws_apigw,
+        combined_log,
+        auth0,
+        clerk,
+        supabase,
+        segment,
+        posthog,
+        amplitude,
+        mixpanel,
+        sendgrid,
+        customerio,
+        mailchimp,
+        zendesk,
+    )
+}
+
+
+def convert_file(format_name: str, path: Path, options: dict | None = None) -> Iterator[Converted | Rejected]:
+    """Every record of one vendor file as a landing record or a rejection.
+
+    Raises only before reading, for an unknown format or option name or a
+    missing file; anything wrong inside the file comes back as `Rejected`."""
+    adapter = _checked(format_name, Path(path), options or {})
+    return adapter.convert(Path(path), dict(options or {}))
+
+
+def convert_command(format_name: str, inputs: list[Path], out_dir: Path, options: dict) -> dict:
+    """Convert every input (a directory stands for the files under it) into `out_dir`; return the counts."""
+    files = [file for path in map(Path, inputs) for file in _files(path)]
+    _adapter(format_name)
+    for file in files:  # refuse a bad command before anything is written
+        _checked(format_name, file, options)
+    converted = chain.from_iterable(convert_file(format_name, file, options) for file in files)
+    return {"files": len(files), **write_landing(converted, Path(out_dir))}
+
+
+def _adapter(format_name: str) -> Adapter:
+    if format_name not in FORMATS:
+        raise ValueError(f"unknown format {format_name!r}; known formats: {sorted(FORMATS)}")
+    return FORMATS[format_name]
+
+
+def _checked(format_name: str, path: Path, options: dict) -> Adapter:
+    adapter = _adapter(format_name)
+    unknown = sorted(set(options) - set(adapter.options))
+    if unknown:
+        raise ValueError(f"format {format_name!r} has no option(s) {unknown}; its options are {list(adapter.options)}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no input file {path}")
+    return adapter
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(file for file in path.rglob("*") if file.is_file() and not file.name.startswith("."))
+    return [path]
