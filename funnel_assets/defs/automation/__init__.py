@@ -1,0 +1,1 @@
+"""Orchestration: the weekly schedule, late-file and alert sensors, backfills and retention."""
