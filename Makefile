@@ -19,6 +19,8 @@ test: install
 	$(BIN)/python -m pytest -q
 
 ui: install
+	mkdir -p .funnel/dagster_home
+	[ -f .funnel/dagster_home/dagster.yaml ] || cp deploy/dagster.yaml .funnel/dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.funnel/dagster_home $(BIN)/dagster dev
 
 bench: install

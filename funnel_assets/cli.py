@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 LOCAL = Path(".funnel")
+INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 DEFAULT_DATA = LOCAL / "data"
 DEFAULT_WAREHOUSE = LOCAL / "warehouse.duckdb"
 DEFAULT_DAGSTER_HOME = LOCAL / "dagster_home"
@@ -22,7 +23,10 @@ def _instance():
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME.resolve())))
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch(exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        # one run at a time: the warehouse is a single DuckDB file
+        config.write_text(INSTANCE_CONFIG.read_text() if INSTANCE_CONFIG.exists() else "")
     return dg.DagsterInstance.get()
 
 
@@ -66,29 +70,34 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_progress(p) -> None:
+    if p.status == "started":
+        print(f"  [{p.done:>2}/{p.total}] {p.step} ...", flush=True)
+    else:
+        print(f"  [{p.done:>2}/{p.total}] {p.step} {p.status} in {p.seconds:.1f}s", flush=True)
+
+
+def _print_failures(result) -> None:
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            cause = error.cause.message.strip() if error and error.cause else (error.message.strip() if error else "")
+            print(f"FAILED {event.step_key}: {cause}", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace, data_dir: Path) -> int:
     from funnel_assets.definitions import defs
-    from funnel_assets.lib.runner import StepProgress, run_everything
-
-    def report(p: StepProgress) -> None:
-        if p.status == "started":
-            print(f"  [{p.done:>2}/{p.total}] {p.step} ...", flush=True)
-        else:
-            print(f"  [{p.done:>2}/{p.total}] {p.step} {p.status} in {p.seconds:.1f}s", flush=True)
+    from funnel_assets.lib.runner import run_everything
 
     print(f"materialising every asset for the weeks in {data_dir / 'landing'} into {args.warehouse}")
     began = time.monotonic()
     try:
-        result = run_everything(defs(), _resource(args, data_dir), data_dir, _instance(), report)
+        result = run_everything(defs(), _resource(args, data_dir), data_dir, _instance(), _print_progress)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        for event in failures:
-            error = event.step_failure_data.error
-            cause = error.cause.message.strip() if error and error.cause else (error.message.strip() if error else "")
-            print(f"FAILED {event.step_key}: {cause}", file=sys.stderr)
+        _print_failures(result)
         return 1
     print(f"done in {time.monotonic() - began:.1f}s (run {result.run_id})")
     return 0
@@ -96,6 +105,29 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     return _run(args, Path(args.data))
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from funnel_assets.definitions import defs
+    from funnel_assets.lib.backfill import backfill
+
+    data_dir = Path(args.data)
+    try:
+        results = backfill(
+            _instance(),
+            defs(),
+            _resource(args, data_dir),
+            date.fromisoformat(args.from_week),
+            date.fromisoformat(args.to_week),
+            _print_progress,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    failed = [r for r in results if not r.success]
+    for result in failed:
+        _print_failures(result)
+    return 1 if failed or not results else 0
 
 
 def _partition_column(columns: list[str]) -> str | None:
@@ -225,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
     p.add_argument("--config", default=None, help="YAML file of FunnelResource settings (windows, events, SDK patterns)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="re-materialise a range of signup weeks (and the event weeks they read)")
+    p.add_argument("--data", required=True, help="folder holding landing/<source>/<day>.jsonl")
+    p.add_argument("--from", dest="from_week", required=True, help="first signup week (its Monday, YYYY-MM-DD)")
+    p.add_argument("--to", dest="to_week", required=True, help="last signup week (its Monday, YYYY-MM-DD)")
+    warehouse_option(p)
+    p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
+    p.add_argument("--config", default=None, help="YAML file of FunnelResource settings")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("show", help="print a mart or table")
     p.add_argument("asset")

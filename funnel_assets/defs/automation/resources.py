@@ -54,6 +54,4 @@ class AlertSinksResource(dg.ConfigurableResource):
         return deliver(self.outbox(outbox_name), alerts, self.sinks(), self.retries, self.backoff_seconds)
 
 
-# in_process: the warehouse is one DuckDB file, which takes a single writer, so
-# the steps of a run must not open it from parallel processes.
-defs = dg.Definitions(resources={"alert_sinks": AlertSinksResource()}, executor=dg.in_process_executor)
+defs = dg.Definitions(resources={"alert_sinks": AlertSinksResource()})
