@@ -39,7 +39,7 @@ select * from requests where status between 200 and 299;
 
 create or replace temp table stages as
 with first_call as (
-    select user_id, min(timestamp) as at, arg_min(user_agent, timestamp) as agent from ok group by 1
+    select user_id, min(timestamp) as reached_at, arg_min(user_agent, timestamp) as agent from ok group by 1
 ),
 sessions as (
     select *, sum(case when gap is null or gap >= interval 30 minute then 1 else 0 end)
@@ -47,32 +47,32 @@ sessions as (
     from (select *, timestamp - lag(timestamp) over (partition by user_id order by timestamp) as gap from ok)
 ),
 active as (
-    select user_id, min(first_at) as at from (
-        select user_id, session_no, endpoint, min(timestamp) as first_at from sessions group by all
+    select user_id, min(first_at) as reached_at from (
+        select user_id, session_no, endpoint, min(timestamp) as first_at from sessions group by user_id, session_no, endpoint
         qualify row_number() over (partition by user_id, session_no order by first_at) = 2
     ) group by 1
 ),
 production as (
-    select user_id, min(at) as at from (
-        select user_id, timestamp as at from ok where mode = 'live'
+    select user_id, min(reached_at) as reached_at from (
+        select user_id, timestamp as reached_at from ok where mode = 'live'
         union all select user_id, timestamp from analytics
         where event = 'webhook_endpoint_registered' and environment = 'production'
     ) group by 1
 ),
 depth as (
     select o.user_id, count(distinct o.endpoint) as depth from ok as o join first_call as f using (user_id)
-    where o.timestamp between f.at and f.at + interval 24 hour group by 1
+    where o.timestamp between f.reached_at and f.reached_at + interval 24 hour group by 1
 ),
 intent as (
-    select user_id, min(timestamp) as at from analytics
+    select user_id, min(timestamp) as reached_at from analytics
     where type = 'page' and (path like '/docs%' or path like '/pricing%' or path like '/signup%') group by 1
 )
 select u.user_id, cast(date_trunc('week', u.created_at) as date) as cohort_week, u.created_at,
-       least(i.at, u.created_at) as intent_at,
+       least(i.reached_at, u.created_at) as intent_at,
        (select min(created_at) from keys k where k.user_id = u.user_id) as key_at,
-       f.at as call_at, f.agent,
+       f.reached_at as call_at, f.agent,
        (select min(timestamp) from analytics m where m.user_id = u.user_id and m.event = 'quickstart_completed') as milestone_at,
-       a.at as active_at, p.at as production_at, coalesce(d.depth, 0) as depth
+       a.reached_at as active_at, p.reached_at as production_at, coalesce(d.depth, 0) as depth
 from users as u
 left join intent as i using (user_id) left join first_call as f using (user_id) left join active as a using (user_id)
 left join production as p using (user_id) left join depth as d using (user_id);

@@ -108,3 +108,23 @@ def test_materialising_twice_gives_the_same_rows(tmp_path, definitions):
     for table in first:
         assert len(first[table]) > 0
         assert first[table].equals(second[table]), table
+
+
+def test_a_key_issued_again_without_revocation_passes_to_the_new_owner(tmp_path, definitions):
+    pipeline = Pipeline(definitions, tmp_path)
+    write_landing(
+        pipeline.data_dir,
+        {
+            "auth_users": [user("frank", 0), user("gina", 0)],
+            "api_keys": [key("k_again", "frank", 1), key("k_again", "gina", 3)],
+            "gateway_requests": [call("k_again", at(days=2)), call("k_again", at(days=4)), call("k_again", at(days=5))],
+        },
+    )
+    pipeline.run()
+    owners = pipeline.frame(
+        "select count(*) as requests, count(distinct user_pid) as owners from developer_events where event_type = 'api_request'"
+    ).iloc[0]
+    assert (owners.requests, owners.owners) == (3, 2)  # each request once, never twice
+    stages = pipeline.frame("select user_pid, first_api_call_at from developer_stages").set_index("user_pid")
+    assert stages.first_api_call_at[pipeline.pid("frank")].isoformat() == "2025-03-05T09:00:00+00:00"
+    assert stages.first_api_call_at[pipeline.pid("gina")].isoformat() == "2025-03-07T09:00:00+00:00"

@@ -82,29 +82,25 @@ class Engine:
         """Delete the rows of `table` matching `where`, insert the result of `select_sql`.
 
         This is how every partitioned asset writes: re-running a partition
-        replaces it, so materialisations are idempotent. The new rows are
-        computed before anything is deleted, and the swap is one transaction.
+        replaces it, so materialisations are idempotent. Delete and insert are
+        one transaction: if the select fails, the old rows stay.
         """
-        self.execute(f"create or replace temp table _new_rows as {select_sql}", params)
+        described = self.execute(f"describe ({select_sql})", params).fetchall()
+        columns = [(name, kind) for name, kind, *_ in described]
+        if self.table_exists(table) and self._columns(table) != columns:
+            # The asset's SQL changed shape: the old table cannot take the rows.
+            self.con.execute(f'drop table "{table}"')
+        definition = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+        self.con.execute("begin transaction")
         try:
-            if self.table_exists(table) and self._columns(table) != self._columns("_new_rows"):
-                # The asset's SQL changed shape: the old table cannot take the rows.
-                self.con.execute(f'drop table "{table}"')
-            self.con.execute("begin transaction")
-            self.con.execute(f'create table if not exists "{table}" as select * from _new_rows limit 0')
+            self.con.execute(f'create table if not exists "{table}" ({definition})')
             self.execute(f'delete from "{table}" where {where}', where_params)
-            self.con.execute(f'insert into "{table}" select * from _new_rows')
+            inserted = self.execute(f'insert into "{table}" {select_sql}', params).fetchone()[0]
             self.con.execute("commit")
-            return int(self.scalar("select count(*) from _new_rows"))
         except Exception:
-            if self.con.execute("select 1").fetchone():  # connection still usable
-                try:
-                    self.con.execute("rollback")
-                except duckdb.Error:
-                    pass
+            self.con.execute("rollback")
             raise
-        finally:
-            self.con.execute("drop table if exists _new_rows")
+        return int(inserted)
 
     def _columns(self, table: str) -> list[tuple[str, str]]:
         return [

@@ -15,10 +15,16 @@ first_record as (
 
 final as (
 
+    -- a key id issued again ends the previous owner's hold on it, so the
+    -- validity windows of one key never overlap and a request has one owner
     select
         pseudo(key_id) as key_pid,
         created_at as valid_from,
-        revoked_at as valid_to,
+        case
+            when lead(created_at) over (partition by key_id order by created_at) < coalesce(revoked_at, 'infinity')
+                then lead(created_at) over (partition by key_id order by created_at)
+            else revoked_at
+        end as valid_to,
         pseudo(user_id) as user_pid,
         pseudo(org_id) as org_pid,
         mode,

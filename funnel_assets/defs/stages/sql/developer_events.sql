@@ -80,8 +80,8 @@ attributed_requests as (
         ) as route
     from requests as r
     join request_key_owners as o using (key_id)
+    -- validity windows of one key never overlap (identity_key_owners), so each request has at most one owner
     where r.timestamp >= o.valid_from and r.timestamp < o.valid_to
-    qualify row_number() over (partition by r.request_id order by o.valid_from desc) = 1
 
 ),
 
