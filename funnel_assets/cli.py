@@ -1,4 +1,4 @@
-"""`funnel`: generate sample data, materialise the funnel, print its tables."""
+"""`funnel`: generate sample data, convert vendor exports, materialise the funnel, print its tables."""
 
 from __future__ import annotations
 
@@ -85,14 +85,25 @@ def _print_failures(result) -> None:
             print(f"FAILED {event.step_key}: {cause}", file=sys.stderr)
 
 
-def _run(args: argparse.Namespace, data_dir: Path) -> int:
+def _convert_vendor_sources(resource, data_dir: Path) -> None:
+    """Bring the landing files of the configured vendor sources up to date (new and changed files only)."""
+    from funnel_assets.lib.adapters.sync import sync_vendor_sources
+
+    if resource.vendor_inputs:
+        print(sync_vendor_sources(resource.vendor_inputs, data_dir).summary(data_dir), flush=True)
+
+
+def _run(args: argparse.Namespace, data_dir: Path, vendor_sources: bool = True) -> int:
     from funnel_assets.definitions import defs
     from funnel_assets.lib.runner import run_everything
 
-    print(f"materialising every asset for the weeks in {data_dir / 'landing'} into {args.warehouse}")
     began = time.monotonic()
     try:
-        result = run_everything(defs(), _resource(args, data_dir), data_dir, _instance(), _print_progress)
+        resource = _resource(args, data_dir)
+        if vendor_sources:
+            _convert_vendor_sources(resource, data_dir)
+        print(f"materialising every asset for the weeks in {data_dir / 'landing'} into {args.warehouse}")
+        result = run_everything(defs(), resource, data_dir, _instance(), _print_progress)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -113,21 +124,82 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data)
     try:
+        resource = _resource(args, data_dir)
+        _convert_vendor_sources(resource, data_dir)
         results = backfill(
             _instance(),
             defs(),
-            _resource(args, data_dir),
+            resource,
             date.fromisoformat(args.from_week),
             date.fromisoformat(args.to_week),
             _print_progress,
         )
-    except ValueError as error:
+    except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     failed = [r for r in results if not r.success]
     for result in failed:
         _print_failures(result)
     return 1 if failed or not results else 0
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """`--options FILE.yaml`, then each `--option KEY=VALUE` over it (a value is JSON when it parses as JSON)."""
+    import yaml
+
+    options = {}
+    if args.options_file:
+        options = yaml.safe_load(Path(args.options_file).read_text()) or {}
+        if not isinstance(options, dict):
+            raise ValueError(f"{args.options_file}: expected a mapping of option names to values")
+    for pair in args.option:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from funnel_assets.lib.adapters import FORMATS, convert_command
+    from funnel_assets.lib.adapters.landing_writer import QUARANTINE_FILE
+
+    if args.format not in FORMATS:
+        print(f"error: unknown format {args.format!r}; formats: {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    try:
+        counts = convert_command(args.format, [Path(i) for i in args.inputs], out, _options(args))
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    files, rejected = counts.pop("files"), counts.pop("rejected", 0)
+    for source in FORMATS[args.format].sources:
+        print(f"{source:<18} {counts.get(source, 0):>9,} records -> {out / 'landing' / source}")
+    print(f"{'rejected':<18} {rejected:>9,} records" + (f" -> {out / QUARANTINE_FILE}" if rejected else ""))
+    if rejected:
+        _print_rejections(out / QUARANTINE_FILE, rejected)
+    if not sum(counts.values()):
+        print(f"error: nothing converted from {files} file(s) in format {args.format}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_rejections(quarantine: Path, rejected: int, shown: int = 5) -> None:
+    """The last `rejected` lines of the quarantine (this command's), the first few of them spelled out."""
+    from collections import deque
+
+    with quarantine.open(encoding="utf-8") as handle:
+        lines = list(deque(handle, maxlen=rejected))
+    for line in lines[:shown]:
+        record = json.loads(line)
+        field = f" field {record['field']}" if record.get("field") else ""
+        print(f"  {record['file']}:{record['line']}{field}: {record['reason']}")
+    if rejected > shown:
+        print(f"  ... and {rejected - shown:,} more in {quarantine}")
 
 
 def _partition_column(columns: list[str]) -> str | None:
@@ -207,12 +279,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if data_dir.exists():
         shutil.rmtree(data_dir)
     generate_args = argparse.Namespace(
-        out=str(data_dir), developers=args.developers, weeks=args.weeks, start=args.start, seed=args.seed, requests=None
+        out=str(data_dir), developers=args.developers, weeks=args.weeks, start=args.start, seed=args.seed,
+        requests=args.requests,
     )
     print(f"1/2 generating {args.developers:,} simulated developers into {data_dir}")
     cmd_generate(generate_args)
     print("2/2 materialising every asset")
-    status = _run(args, data_dir)
+    status = _run(args, data_dir, vendor_sources=False)  # the demo shows simulated data only
     if status:
         return status
     print()
@@ -224,9 +297,9 @@ Where to look:
   marts       funnel show mart_stage_conversion     (also mart_ttfac_by_cohort, mart_sdk_usage,
                                                      mart_first_session_depth, mart_production_rate)
   checks      funnel checks
-  warehouse   {args.warehouse}  (DuckDB: duckdb {args.warehouse})
-  truth       {data_dir / 'truth.json'}  (what the simulator planted)
-  the UI      DAGSTER_HOME={home} .venv/bin/dagster dev   then open http://127.0.0.1:3000
+  warehouse   {args.warehouse}  (a DuckDB file; every table: funnel show TABLE)
+  truth       {data_dir / 'truth.json'}  (what the simulator planted and drew)
+  the UI      make ui   (= DAGSTER_HOME={home} .venv/bin/dagster dev), then open http://127.0.0.1:3000
 """
     )
     return 0
@@ -251,11 +324,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--requests", type=int, default=None, help="scale activity to about this many gateway requests")
     p.set_defaults(func=cmd_generate)
 
+    from funnel_assets.lib.adapters import FORMATS
+
+    formats = "\n".join(
+        f"  {name:<13} {'+'.join(adapter.sources):<24} {adapter.description}" for name, adapter in FORMATS.items()
+    )
+    p = sub.add_parser(
+        "convert",
+        help="convert vendor exports, logs and webhook payloads into landing format v1",
+        description="Convert vendor files into DIR/landing/<source>/<YYYY-MM-DD>.jsonl (appended to); records that "
+        "cannot be converted go to DIR/quarantine/convert.jsonl with file, line, field and reason.",
+        epilog=f"formats (--format NAME, feeds, input):\n{formats}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--format", required=True, metavar="NAME", help=f"vendor format, one of: {', '.join(FORMATS)}")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="vendor files or folders (gzip allowed)")
+    p.add_argument("--out", default=str(DEFAULT_DATA), help="data folder to write landing/ into (default: %(default)s)")
+    p.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE",
+        help="a format option, repeatable; VALUE is read as JSON when it is JSON (key_map='{\"cred\": \"key\"}')",
+    )
+    p.add_argument("--options", dest="options_file", default=None, metavar="FILE.yaml", help="format options as YAML")
+    p.set_defaults(func=cmd_convert)
+
     p = sub.add_parser("run", help="materialise every asset for every week the data covers")
     p.add_argument("--data", required=True, help="folder holding landing/<source>/<day>.jsonl")
     warehouse_option(p)
     p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
-    p.add_argument("--config", default=None, help="YAML file of FunnelResource settings (windows, events, SDK patterns)")
+    p.add_argument(
+        "--config", default=None,
+        help="YAML file of FunnelResource settings (windows, events, SDK patterns, vendor_sources to convert first)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="re-materialise a range of signup weeks (and the event weeks they read)")
@@ -283,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=str(DEFAULT_DATA), help="where to generate (default: %(default)s)")
     warehouse_option(p)
     generate_options(p, 3000)
+    p.add_argument("--requests", type=int, default=400_000, help="about this many gateway requests (default: %(default)s)")
     p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
     p.add_argument("--config", default=None, help="YAML file of FunnelResource settings")
     p.set_defaults(func=cmd_demo)

@@ -12,6 +12,39 @@ from funnel_assets.lib.materialize import materialize_sql
 
 SQL = Path(__file__).parent / "sql"
 
+# What each mart column means; shown in the UI's column schema.
+COLUMNS = {
+    "cohort_week": "Monday (UTC) of the signup week; for intent -> account_created, of the intent week",
+    "from_stage": "Stage the transition starts from",
+    "to_stage": "Stage the transition leads to",
+    "window_days": "Days after the from stage within which the to stage counts",
+    "entered": "Developers (visitors, for intent) who reached the from stage",
+    "converted": "Of those, how many reached the to stage no later than the window after it",
+    "rate": "converted / entered once the row is complete, else null",
+    "rate_so_far": "converted / entered now, provisional while the window is open",
+    "is_complete": "The data's as-of time is past the window of the last developer who could enter",
+    "benchmark_band": "top_quartile, above_median, median, below_median or warning against the seed's bands; incomplete while open",
+    "benchmark_median_low": "Lower end of the benchmark's median range",
+    "benchmark_median_high": "Upper end of the benchmark's median range",
+    "complete_at": "When the row becomes complete",
+    "as_of": "The data's as-of time: the latest event time seen",
+    "developers": "Developers of the cohort (in this breakdown)",
+    "called": "Developers with a first successful API call",
+    "never_called": "Developers without one",
+    "p25_s": "25th percentile of time to first API call, seconds",
+    "p50_s": "Median time to first API call, seconds",
+    "p75_s": "75th percentile of time to first API call, seconds",
+    "p90_s": "90th percentile of time to first API call, seconds",
+    "client_kind": "sdk, raw_http or unknown, from the user agent",
+    "client_name": "The SDK (acme-python, ...) or HTTP client (curl, ...)",
+    "requests": "Requests of the cohort's developers made with this client",
+    "developer_share": "Share of the cohort's callers whose first successful call used this client",
+    "request_share": "Share of the cohort's requests made with this client",
+    "depth": "Distinct endpoints of the successful calls in the 24 h from the first one",
+    "share": "Share of the cohort's callers at this depth",
+    "share_at_least": "Share of the cohort's callers at this depth or more",
+    "production_rate": "Share of these developers in production within the horizon (90 days) after signup",
+}
 STAGES_DEP = dg.AssetDep("developer_stages")
 EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
 
@@ -34,7 +67,8 @@ def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, tabl
     with funnel.engine() as engine:
         engine.put_frame("_transitions", pd.DataFrame([t.model_dump() for t in funnel.transition_rules]))
         return materialize_sql(
-            context, engine, table, SQL / f"{table}.sql", funnel.rule_params(), "cohort_week", preview=True
+            context, engine, table, SQL / f"{table}.sql", funnel.rule_params(), "cohort_week",
+            preview=True, descriptions=COLUMNS,
         )
 
 
