@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import dagster as dg
 
+from funnel_assets.lib.adapters.sync import VendorInput
 from funnel_assets.lib.clients import DEFAULT_RULES, ClientRule
 from funnel_assets.lib.engine import Engine, connect
 from funnel_assets.lib.identity_store import IdentityStore
@@ -56,6 +57,14 @@ class ClientPattern(dg.Config):
     name: str
 
 
+class VendorSource(dg.Config):
+    """Vendor files that `funnel run` converts into landing format v1 before materialising."""
+
+    format: str  # one of funnel_assets.lib.adapters.FORMATS: kong, auth0, segment, sendgrid, ...
+    path: str  # a file, or a folder standing for every file under it
+    options: dict[str, Any] = {}  # the format's options (key_map, log_format, campaign_field, ...)
+
+
 class FunnelResource(dg.ConfigurableResource):
     """Where the data lives, where results go, and how the funnel is defined."""
 
@@ -80,6 +89,9 @@ class FunnelResource(dg.ConfigurableResource):
     client_patterns: list[ClientPattern] = [
         {"pattern": r.pattern, "kind": r.kind, "name": r.name} for r in DEFAULT_RULES
     ]
+    # tried before client_patterns: your own SDKs without repeating the default rules
+    extra_client_patterns: list[ClientPattern] = []
+    vendor_sources: list[VendorSource] = []
 
     @property
     def data_path(self) -> Path:
@@ -96,8 +108,16 @@ class FunnelResource(dg.ConfigurableResource):
 
     @property
     def client_rules(self) -> tuple[ClientRule, ...]:
-        patterns = [ClientPattern.model_validate(p) if isinstance(p, dict) else p for p in self.client_patterns]
+        patterns = [
+            ClientPattern.model_validate(p) if isinstance(p, dict) else p
+            for p in [*self.extra_client_patterns, *self.client_patterns]
+        ]
         return tuple(ClientRule(p.pattern, p.kind, p.name) for p in patterns)
+
+    @property
+    def vendor_inputs(self) -> tuple[VendorInput, ...]:
+        sources = [VendorSource.model_validate(s) if isinstance(s, dict) else s for s in self.vendor_sources]
+        return tuple(VendorInput(s.format, Path(s.path), dict(s.options)) for s in sources)
 
     @property
     def transition_rules(self) -> list[Transition]:

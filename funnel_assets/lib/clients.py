@@ -19,19 +19,51 @@ class ClientRule:
     name: str  # may reference groups: "acme-{1}"
 
 
+# The sample product's SDKs, then the raw HTTP clients and tools as each builds
+# its User-Agent by default ("curl/7.22.0 (i686-pc-linux-gnu) libcurl/7.22.0 ...",
+# "python-requests/1.2.0 CPython/2.7.4 Linux/3.8.0", "Ruby", ...). Browsers,
+# crawlers, feed readers and anything else match no rule: unknown. Your own SDKs
+# go in front of these (`extra_client_patterns` in the configuration).
+RAW_HTTP_CLIENTS: tuple[tuple[str, str], ...] = (
+    # (pattern, client name)
+    (r"^curl/", "curl"),
+    (r"^Wget/", "wget"),
+    (r"^HTTPie/", "httpie"),
+    (r"^PostmanRuntime/", "postmanruntime"),
+    (r"^insomnia/", "insomnia"),
+    (r"^python-requests/", "python-requests"),
+    (r"^Python-urllib/", "python-urllib"),
+    (r"^python-httpx/", "python-httpx"),
+    (r"^Python/[\d.]+ aiohttp/", "aiohttp"),
+    (r"^axios/", "axios"),
+    (r"^node-fetch(/|$)", "node-fetch"),
+    (r"^undici$", "undici"),
+    (r"^node$", "node"),  # Node.js's built-in fetch
+    (r"^got \(", "got"),
+    (r"^Go-http-client/", "go-http-client"),
+    (r"^okhttp/", "okhttp"),
+    (r"^Apache-HttpClient/", "apache-httpclient"),
+    (r"^Java-http-client/", "java-http-client"),
+    (r"^Java/", "java"),  # HttpURLConnection
+    (r"^Ruby$", "ruby"),  # Net::HTTP
+    (r"^rest-client/", "rest-client"),
+    (r"^Faraday v", "faraday"),
+    (r"^GuzzleHttp/", "guzzlehttp"),
+    (r"^libwww-perl/", "libwww-perl"),
+    (r"^Dart/", "dart"),
+    (r"^RestSharp/", "restsharp"),
+    (r"\bWindowsPowerShell/|\bPowerShell/", "powershell"),  # Invoke-RestMethod, behind a Mozilla/5.0 prefix
+)
+
 DEFAULT_RULES: tuple[ClientRule, ...] = (
     ClientRule(r"^acme-([a-z0-9]+)/", "sdk", "acme-{1}"),
-    ClientRule(
-        r"^(curl|python-requests|PostmanRuntime|axios|Go-http-client|okhttp|Wget|node-fetch|HTTPie|Python-urllib|libwww-perl|Java|Ruby)\b",
-        "raw_http",
-        "{1}",
-    ),
+    *(ClientRule(pattern, "raw_http", name) for pattern, name in RAW_HTTP_CLIENTS),
 )
 
 UNKNOWN = ("unknown", "unknown")
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 

@@ -3,7 +3,10 @@
 `FORMATS` names every supported format; `convert_file` reads one vendor file
 and yields a `Converted` landing record or a `Rejected` (file, line, field,
 reason, raw) for each vendor record; `convert_command` is what
-`funnel convert --format NAME INPUT... [--out DIR]` runs.
+`funnel convert --format NAME INPUT... [--out DIR]` runs; `input_files` and
+`check_inputs` let a caller (the vendor-source sync) refuse a bad set of
+inputs before anything is written. `sync.py` converts the vendor sources of
+the configuration into the landing folder, once per file version.
 """
 
 from __future__ import annotations
@@ -31,7 +34,17 @@ from funnel_assets.lib.adapters import (
 from funnel_assets.lib.adapters.base import Adapter, Converted, Rejected
 from funnel_assets.lib.adapters.landing_writer import write_landing
 
-__all__ = ["FORMATS", "Adapter", "Converted", "Rejected", "convert_command", "convert_file", "write_landing"]
+__all__ = [
+    "FORMATS",
+    "Adapter",
+    "Converted",
+    "Rejected",
+    "check_inputs",
+    "convert_command",
+    "convert_file",
+    "input_files",
+    "write_landing",
+]
 
 FORMATS: dict[str, Adapter] = {
     module.ADAPTER.name: module.ADAPTER
@@ -65,12 +78,25 @@ def convert_file(format_name: str, path: Path, options: dict | None = None) -> I
 
 def convert_command(format_name: str, inputs: list[Path], out_dir: Path, options: dict) -> dict:
     """Convert every input (a directory stands for the files under it) into `out_dir`; return the counts."""
-    files = [file for path in map(Path, inputs) for file in _files(path)]
-    _adapter(format_name)
-    for file in files:  # refuse a bad command before anything is written
-        _checked(format_name, file, options)
+    files = [file for path in map(Path, inputs) for file in input_files(path)]
+    check_inputs(format_name, files, options)
     converted = chain.from_iterable(convert_file(format_name, file, options) for file in files)
     return {"files": len(files), **write_landing(converted, Path(out_dir))}
+
+
+def check_inputs(format_name: str, files: list[Path], options: dict) -> None:
+    """Raise for an unknown format or option name or a missing file, before anything is read."""
+    _options_checked(_adapter(format_name), options)
+    for file in files:
+        _checked(format_name, Path(file), options)
+
+
+def input_files(path: Path) -> list[Path]:
+    """The files an input stands for: itself, or the files under a folder (hidden ones left out)."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(file for file in path.rglob("*") if file.is_file() and not file.name.startswith("."))
+    return [path]
 
 
 def _adapter(format_name: str) -> Adapter:
@@ -80,16 +106,14 @@ def _adapter(format_name: str) -> Adapter:
 
 
 def _checked(format_name: str, path: Path, options: dict) -> Adapter:
-    adapter = _adapter(format_name)
-    unknown = sorted(set(options) - set(adapter.options))
-    if unknown:
-        raise ValueError(f"format {format_name!r} has no option(s) {unknown}; its options are {list(adapter.options)}")
+    adapter = _options_checked(_adapter(format_name), options)
     if not path.is_file():
         raise FileNotFoundError(f"no input file {path}")
     return adapter
 
 
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(file for file in path.rglob("*") if file.is_file() and not file.name.startswith("."))
-    return [path]
+def _options_checked(adapter: Adapter, options: dict) -> Adapter:
+    unknown = sorted(set(options) - set(adapter.options))
+    if unknown:
+        raise ValueError(f"format {adapter.name!r} has no option(s) {unknown}; its options are {list(adapter.options)}")
+    return adapter
