@@ -699,7 +699,7 @@ def activity_as_vendor_files(folder: Path) -> dict[str, Path]:
 
 
 def vendor_config(files: dict[str, Path]) -> dict:
-    """`funnel run --config` settings naming the vendor files (what README_SECTION.md shows)."""
+    """`funnel run --config` settings naming the vendor files (what the README shows)."""
     return {"vendor_sources": [
         {"format": "kong", "path": str(files["kong"]), "options": {"key_map": {v: k for k, v in KONG_CREDENTIALS.items()}}},
         {"format": "auth0", "path": str(files["auth0"])},
