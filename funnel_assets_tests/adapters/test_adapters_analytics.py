@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
-import pytest
 
-from funnel_assets.lib.adapters import Converted, Rejected, convert_file
-
-# the vendor samples live in shared/ beside the repository (override with FUNNEL_SAMPLES_DIR)
-SAMPLES = Path(os.environ.get("FUNNEL_SAMPLES_DIR", Path(__file__).resolve().parents[3] / "shared" / "samples"))
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"vendor samples not found at {SAMPLES}")
-
-
-def convert(format_name: str, path: Path, **options) -> list[Converted | Rejected]:
-    items = list(convert_file(format_name, path, options))
-    assert all(item.file == str(path) for item in items if isinstance(item, Rejected))
-    return items
-
-
-def write(tmp_path: Path, name: str, content: str) -> Path:
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    return path
+from funnel_assets_tests.adapters.helpers import SAMPLES, convert, needs_samples, rejection, write
+from funnel_assets.lib.adapters import Converted
 
 
 def ndjson(tmp_path: Path, events: list) -> Path:
     return write(tmp_path, "events.jsonl", "\n".join(event if isinstance(event, str) else json.dumps(event) for event in events) + "\n")
-
-
-def rejection(item: Converted | Rejected) -> tuple:
-    assert isinstance(item, Rejected), item
-    return item.line, item.field, item.reason
 
 
 def records(items: list) -> list[dict]:
@@ -46,6 +24,8 @@ def records(items: list) -> list[dict]:
 
 
 @needs_samples
+
+
 def test_segment_track_sample_corrects_the_clock_with_original_timestamp():
     [record] = records(convert("segment", SAMPLES / "segment" / "track_complete.json"))
     assert record == {
@@ -76,6 +56,8 @@ SEGMENT_SHARED = {
 
 
 @needs_samples
+
+
 def test_segment_page_sample_reads_path_from_the_url():
     [record] = records(convert("segment", SAMPLES / "segment" / "page_complete.json"))
     assert record == {
@@ -86,24 +68,32 @@ def test_segment_page_sample_reads_path_from_the_url():
 
 
 @needs_samples
+
+
 def test_segment_identify_sample_links_both_ids_and_drops_the_traits():
     [record] = records(convert("segment", SAMPLES / "segment" / "identify_complete.json"))
     assert record == {**SEGMENT_SHARED, "type": "identify"}
 
 
 @needs_samples
+
+
 def test_segment_group_sample_is_an_identify_with_the_group_id():
     [record] = records(convert("segment", SAMPLES / "segment" / "group_complete.json"))
     assert record == {**SEGMENT_SHARED, "type": "identify", "properties": {"group_id": "0e8c78ea9d97a7b8185e8632"}, "original_type": "group"}
 
 
 @needs_samples
+
+
 def test_segment_common_fields_sample_is_a_track_without_a_name():
     [item] = convert("segment", SAMPLES / "segment" / "common_fields_track.json")
     assert rejection(item) == (1, "event", "event is missing")
 
 
 @needs_samples
+
+
 def test_segment_common_fields_campaign_and_page_context_become_properties(tmp_path):
     message = json.loads((SAMPLES / "segment" / "common_fields_track.json").read_text())
     message["event"] = "Docs Viewed"
@@ -219,6 +209,8 @@ def test_segment_malformed_messages_name_line_and_field(tmp_path):
 
 
 @needs_samples
+
+
 def test_posthog_batch_import_fixture_pageviews():
     assert records(convert("posthog", SAMPLES / "posthog" / "batch_import_jsonl_fixture.jsonl")) == [
         {
@@ -241,12 +233,16 @@ def test_posthog_batch_import_fixture_pageviews():
 
 
 @needs_samples
+
+
 def test_posthog_capture_docs_example_with_placeholder_timestamp_is_rejected():
     [item] = convert("posthog", SAMPLES / "posthog" / "capture_api_single_event.json")
     assert rejection(item) == (1, "timestamp", "timestamp '[optional timestamp in ISO 8601 format]' is not a timestamp")
 
 
 @needs_samples
+
+
 def test_posthog_js_default_properties_example(tmp_path):
     # the docs give posthog-js's default properties as a JavaScript object literal: made JSON here
     literal = (SAMPLES / "posthog" / "posthog_js_default_properties_example.js").read_text()

@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-from funnel_assets.lib.adapters import Converted, Rejected, convert_command, convert_file
-
-# the vendor samples live in shared/ beside the repository (override with FUNNEL_SAMPLES_DIR)
-SAMPLES = Path(os.environ.get("FUNNEL_SAMPLES_DIR", Path(__file__).resolve().parents[3] / "shared" / "samples"))
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"vendor samples not found at {SAMPLES}")
-
-
-def convert(format_name: str, path: Path, **options) -> list[Converted | Rejected]:
-    items = list(convert_file(format_name, path, options))
-    assert all(item.file == str(path) for item in items if isinstance(item, Rejected))
-    return items
-
-
-def write(tmp_path: Path, name: str, content: str) -> Path:
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    return path
-
-
-def rejection(item: Converted | Rejected) -> tuple:
-    assert isinstance(item, Rejected), item
-    return item.line, item.field, item.reason
+from funnel_assets_tests.adapters.helpers import SAMPLES, convert, needs_samples, rejection, write
+from funnel_assets.lib.adapters import Converted, convert_command
 
 
 def user(user_id: str, email: str, created_at: str, **extra) -> Converted:
@@ -49,12 +27,16 @@ def user(user_id: str, email: str, created_at: str, **extra) -> Converted:
 
 
 @needs_samples
+
+
 def test_auth0_docs_user_with_empty_created_at_is_rejected():
     [item] = convert("auth0", SAMPLES / "auth0" / "docs_sample_user_by_id.json")
     assert rejection(item) == (1, "created_at", "created_at is missing")
 
 
 @needs_samples
+
+
 def test_auth0_password_export_has_no_user_ids_and_no_hash_survives():
     items = convert("auth0", SAMPLES / "auth0" / "clerk_migration_sample_auth0_password_export.json")
     assert [rejection(item) for item in items] == [(line, "user_id", "user_id is missing") for line in (2, 29, 53, 72, 96, 120)]
@@ -63,7 +45,11 @@ def test_auth0_password_export_has_no_user_ids_and_no_hash_survives():
 
 
 @needs_samples
+
+
 @pytest.mark.parametrize("name", ["docs_users_export_job_created.json", "docs_export_request_body.json"])
+
+
 def test_auth0_export_job_documents_are_not_users(name):
     [item] = convert("auth0", SAMPLES / "auth0" / name)
     assert rejection(item) == (1, "user_id", "user_id is missing")
@@ -153,6 +139,8 @@ def test_auth0_malformed_records_name_line_and_field(tmp_path):
 
 
 @needs_samples
+
+
 def test_clerk_dashboard_csv_takes_created_at_from_the_ksuid():
     assert convert("clerk", SAMPLES / "clerk" / "clerk_user_export_sample.csv") == [
         user("user_2YDryYFVMM1W1plDDKz7Gzf4we6", "janedoe@clerk.dev", "2023-11-15T18:00:45+00:00"),
@@ -163,6 +151,8 @@ def test_clerk_dashboard_csv_takes_created_at_from_the_ksuid():
 
 
 @needs_samples
+
+
 def test_clerk_user_json_uses_the_primary_address():
     assert convert("clerk", SAMPLES / "clerk" / "clerk_user_migration_sample.json") == [
         user("user_2fT3OpCuU3elx0CXE3cNyStBC9u", "johndoe@gmail.com", "2024-04-22T18:40:10+00:00"),
@@ -171,12 +161,16 @@ def test_clerk_user_json_uses_the_primary_address():
 
 
 @needs_samples
+
+
 def test_clerk_user_created_webhook_reads_millisecond_epochs():
     [item] = convert("clerk", SAMPLES / "clerk" / "webhook_user_created.json")
     assert item == user("user_29w83sxmDNGwOuEthce5gg56FcC", "example@example.org", "2022-05-31T15:56:31.514000+00:00", email_verified=True)
 
 
 @needs_samples
+
+
 def test_clerk_ksuid_decoding_agrees_with_the_webhook_created_at():
     payload = json.loads((SAMPLES / "clerk" / "webhook_user_created.json").read_text())
     from funnel_assets.lib.adapters.clerk import ksuid_time
@@ -243,6 +237,7 @@ def test_clerk_created_at_from_id_can_be_turned_off(tmp_path):
 
 # --- Supabase -------------------------------------------------------------------------
 
+
 SECRETS = (
     "$2a$10$",
     "encrypted_password",
@@ -255,6 +250,8 @@ SECRETS = (
 
 
 @needs_samples
+
+
 def test_supabase_csv_export_with_byte_order_mark():
     path = SAMPLES / "supabase" / "auth_users_export_sample.csv"
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
@@ -275,6 +272,8 @@ def test_supabase_csv_export_with_byte_order_mark():
 
 
 @needs_samples
+
+
 def test_supabase_json_export():
     assert convert("supabase", SAMPLES / "supabase" / "auth_users_export_sample.json") == [
         user(
@@ -293,6 +292,8 @@ def test_supabase_json_export():
 
 
 @needs_samples
+
+
 def test_supabase_password_hashes_and_tokens_reach_neither_landing_nor_quarantine(tmp_path):
     sample = (SAMPLES / "supabase" / "auth_users_export_sample.csv").read_text(encoding="utf-8-sig")
     header, first, _ = sample.split("\n", 2)

@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 
-from funnel_assets.lib.adapters import Converted, Rejected, convert_file
-
-# the vendor samples live in shared/ beside the repository (override with FUNNEL_SAMPLES_DIR)
-SAMPLES = Path(os.environ.get("FUNNEL_SAMPLES_DIR", Path(__file__).resolve().parents[3] / "shared" / "samples"))
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"vendor samples not found at {SAMPLES}")
-
-
-def convert(format_name: str, path: Path, **options) -> list[Converted | Rejected]:
-    items = list(convert_file(format_name, path, options))
-    assert all(item.file == str(path) for item in items if isinstance(item, Rejected))
-    return items
-
-
-def write(tmp_path: Path, name: str, content: str) -> Path:
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    return path
-
-
-def rejection(item: Converted | Rejected) -> tuple:
-    assert isinstance(item, Rejected), item
-    return item.line, item.field, item.reason
+from funnel_assets_tests.adapters.helpers import SAMPLES, convert, needs_samples, rejection, write
+from funnel_assets.lib.adapters import Converted, Rejected
 
 
 def email_event(event_id: str, event: str, timestamp: str, email: str = "example@test.com", campaign: str = "cat facts", **extra) -> Converted:
@@ -38,6 +16,7 @@ def email_event(event_id: str, event: str, timestamp: str, email: str = "example
 
 
 # --- SendGrid ------------------------------------------------------------------------
+
 
 SENDGRID_TIME = "2017-12-15T00:59:29+00:00"
 
@@ -47,6 +26,8 @@ def no_landing_event(kind: str) -> str:
 
 
 @needs_samples
+
+
 def test_sendgrid_per_event_examples():
     items = convert("sendgrid", SAMPLES / "sendgrid" / "event_webhook_per_event_examples.json")
     assert [item if isinstance(item, Converted) else rejection(item) for item in items] == [
@@ -66,6 +47,8 @@ def test_sendgrid_per_event_examples():
 
 
 @needs_samples
+
+
 def test_sendgrid_all_types_example():
     items = convert("sendgrid", SAMPLES / "sendgrid" / "event_webhook_all_types.json")
     converted = [(item.record["event"], item.record["event_id"]) for item in items if isinstance(item, Converted)]
@@ -116,12 +99,16 @@ def test_sendgrid_malformed_events(tmp_path):
 
 
 @needs_samples
+
+
 def test_customerio_email_opened_sample():
     [item] = convert("customerio", SAMPLES / "customerio" / "reporting_webhook_email_opened_NOTE_timestamp_substituted.json")
     assert item == email_event("01E4C4CT6YDC7Y5M7FE1GWWPQJ", "open", "2021-02-11T17:04:49+00:00", email="test@example.com", campaign="campaign:123")
 
 
 @needs_samples
+
+
 def test_customerio_customer_subscribed_sample_is_not_an_email_event():
     [item] = convert("customerio", SAMPLES / "customerio" / "reporting_webhook_customer_subscribed.json")
     assert rejection(item) == (1, "object_type", "customer subscribed is not an e-mail event")
@@ -163,18 +150,24 @@ def docs_listing_as_json(tmp_path: Path, name: str) -> Path:
 
 
 @needs_samples
+
+
 def test_mailchimp_subscribe_sample_form_body_is_not_an_email_event():
     [item] = convert("mailchimp", SAMPLES / "mailchimp" / "webhook_subscribe.urlencoded.txt")
     assert rejection(item) == (1, "type", "audience webhook 'subscribe' is not an e-mail event (unsubscribe, cleaned)")
 
 
 @needs_samples
+
+
 def test_mailchimp_subscribe_sample_listing(tmp_path):
     [item] = convert("mailchimp", docs_listing_as_json(tmp_path, "webhook_subscribe.form.txt"))
     assert rejection(item)[1:] == ("type", "audience webhook 'subscribe' is not an e-mail event (unsubscribe, cleaned)")
 
 
 @needs_samples
+
+
 def test_mailchimp_unsubscribe_sample_from_a_campaign(tmp_path):
     [item] = convert("mailchimp", docs_listing_as_json(tmp_path, "webhook_unsubscribe.form.txt"))
     assert item == email_event(
@@ -240,12 +233,16 @@ def test_mailchimp_broken_transactional_batch_is_rejected(tmp_path):
 
 
 @needs_samples
+
+
 def test_zendesk_ticket_without_requester_address_is_rejected():
     [item] = convert("zendesk", SAMPLES / "zendesk" / "ticket_object_example.json")
     assert rejection(item) == (1, "requester_id", "no e-mail address for requester 20978392: export with include=users")
 
 
 @needs_samples
+
+
 def test_zendesk_ticket_with_side_loaded_requester(tmp_path):
     ticket = json.loads((SAMPLES / "zendesk" / "ticket_object_example.json").read_text())
     page = {"tickets": [ticket], "users": [{"id": 20978392, "email": "Printer.Owner@Example.com "}], "end_of_stream": True}

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-from funnel_assets.lib.adapters import Converted, Rejected, convert_file
+from funnel_assets_tests.adapters.helpers import SAMPLES, convert, needs_samples, rejection, write
+from funnel_assets.lib.adapters import Converted, Rejected
 from funnel_assets.lib.adapters.aws_apigw import CLF_PRESET
-
-# the vendor samples live in shared/ beside the repository (override with FUNNEL_SAMPLES_DIR)
-SAMPLES = Path(os.environ.get("FUNNEL_SAMPLES_DIR", Path(__file__).resolve().parents[3] / "shared" / "samples"))
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"vendor samples not found at {SAMPLES}")
-
-
-def convert(format_name: str, path: Path, **options) -> list[Converted | Rejected]:
-    items = list(convert_file(format_name, path, options))
-    assert all(item.file == str(path) for item in items if isinstance(item, Rejected))
-    return items
-
-
-def write(tmp_path: Path, name: str, content: str) -> Path:
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    return path
-
-
-def rejection(item: Converted | Rejected) -> tuple:
-    assert isinstance(item, Rejected), item
-    return item.line, item.field, item.reason
-
 
 # --- Kong ---------------------------------------------------------------------
 
@@ -39,6 +16,8 @@ KONG_3 = SAMPLES / "kong" / "file_log_3.8_resolved.json"
 
 
 @needs_samples
+
+
 def test_kong_2_legacy_sample_becomes_one_request_keyed_by_the_credential():
     [item] = convert("kong", SAMPLES / "kong" / "http_log_legacy_2.0.x.json")
     assert item == Converted(
@@ -58,12 +37,16 @@ def test_kong_2_legacy_sample_becomes_one_request_keyed_by_the_credential():
 
 
 @needs_samples
+
+
 def test_kong_key_map_translates_a_consumer_username():
     [item] = convert("kong", SAMPLES / "kong" / "http_log_legacy_2.0.x.json", key_map={"demo": "key_demo_live"})
     assert item.record["key_id"] == "key_demo_live"
 
 
 @needs_samples
+
+
 def test_kong_3_sample_without_consumer_is_rejected_for_lack_of_a_key():
     [item] = convert("kong", KONG_3)
     assert rejection(item) == (
@@ -76,6 +59,8 @@ def test_kong_3_sample_without_consumer_is_rejected_for_lack_of_a_key():
 
 
 @needs_samples
+
+
 def test_kong_3_with_a_consumer_uses_the_request_id_and_falls_back_to_the_consumer(tmp_path):
     entry = json.loads(KONG_3.read_text())
     entry["consumer"] = {"id": "c0ffee00-0000-4000-8000-000000000001", "username": "acme"}
@@ -128,6 +113,8 @@ def test_kong_file_log_lines_with_bad_json_missing_and_mistyped_fields(tmp_path)
 
 
 @needs_samples
+
+
 def test_aws_firehose_objects_concatenated_without_newline_are_three_requests():
     items = convert("aws_apigw", SAMPLES / "aws_apigw" / "rest_access_log_with_apikey_firehose.log")
     shared = {"key_id": "**********************************iFNdgS", "method": "GET", "path": "/", "status": 200}
@@ -139,6 +126,8 @@ def test_aws_firehose_objects_concatenated_without_newline_are_three_requests():
 
 
 @needs_samples
+
+
 def test_aws_masked_api_key_can_be_mapped_to_the_key_id():
     items = convert(
         "aws_apigw",
@@ -149,6 +138,8 @@ def test_aws_masked_api_key_can_be_mapped_to_the_key_id():
 
 
 @needs_samples
+
+
 def test_aws_console_json_preset_without_a_key_is_rejected_line_by_line():
     items = convert("aws_apigw", SAMPLES / "aws_apigw" / "rest_access_log_cloudwatch_hello.log")
     reason = "no API key in the entry: add $context.identity.apiKeyId to the access log format"
@@ -163,6 +154,8 @@ def aws_docs_preset(name: str) -> str:
 
 
 @needs_samples
+
+
 def test_aws_clf_preset_of_the_docs_is_the_default_text_format(tmp_path):
     assert aws_docs_preset("CLF") == CLF_PRESET
     line = '52.68.10.20 - - [13/Feb/2021:07:54:52 +0000] "GET /hello HTTP/1.1" 200 26 f56dfc01-5f1b-4509-b2f6-124bb3fa0feb kid-1\n'
@@ -171,6 +164,8 @@ def test_aws_clf_preset_of_the_docs_is_the_default_text_format(tmp_path):
 
 
 @needs_samples
+
+
 def test_aws_csv_and_json_presets_of_the_docs_parse_their_own_output(tmp_path):
     csv_format = aws_docs_preset("CSV").replace(" ", "") + ",$context.identity.apiKeyId"
     line = "52.68.10.20,-,-,13/Feb/2021:07:54:52 +0000,GET,/hello,HTTP/1.1,200,26,f56dfc01,kid-2\n"
@@ -272,10 +267,13 @@ def test_aws_malformed_entries_name_their_line_and_field(tmp_path):
 
 # --- NGINX / Apache combined ------------------------------------------------------
 
+
 APACHE = SAMPLES / "datasets" / "elastic_examples_apache_logs.log"
 
 
 @needs_samples
+
+
 def test_apache_dataset_without_a_key_option_rejects_every_line_for_its_key():
     items = convert("combined_log", APACHE)
     reasons = {(item.field, item.reason) for item in items}
@@ -287,6 +285,8 @@ def test_apache_dataset_without_a_key_option_rejects_every_line_for_its_key():
 
 
 @needs_samples
+
+
 def test_apache_dataset_parses_all_well_formed_lines():
     # the dataset carries no key: the client address stands in so the parse itself is checked
     items = convert("combined_log", APACHE, key_variable="remote_addr")
@@ -308,6 +308,8 @@ def test_apache_dataset_parses_all_well_formed_lines():
 
 
 @needs_samples
+
+
 def test_apache_error_log_is_rejected_as_not_an_access_log():
     items = convert("combined_log", SAMPLES / "datasets" / "loghub_Apache_2k_error.log")
     assert len(items) == 2000
