@@ -1,23 +1,57 @@
 """Landing files -> raw tables: contract-checked, deduplicated, with lineage.
 
 Each input line ends in exactly one place: the raw table (accepted), or the
-quarantine table (rejected with the field and reason, or a duplicate of an
-earlier line), so for every partition input = accepted + quarantined + duplicates.
-The SQL is derived from the contract: column names come from the contract
-file, values are always bound parameters.
+quarantine table with its file, line and reason, of one of three kinds:
+
+- `unreadable`: not a JSON object line (invalid UTF-8, malformed JSON, an
+  empty line, or the remainder of a truncated or corrupt gzip file);
+- `rejected`: a JSON object that breaks the contract version it declares
+  (a missing required field, a wrong type, a value outside the allowed set);
+- `duplicate`: a line whose unique key was seen before, earlier in the files
+  of this run or in an earlier week already in the raw table (a re-sent file);
+  the first occurrence is kept.
+
+So for every partition, input lines = accepted + quarantined + duplicates.
+The table `ingested_files` keeps those counts per landing file (one row per
+file, empty files included), which the quality checks read.
+
+Contract versions: a line declares its version with a top-level integer
+field `schema_version`; a line without it is version 1. Every line is judged
+by the contract version it declares (`data_contracts/<source>/v<N>.yaml`),
+so a producer can move to v2 while others still send v1, even within one day
+file. `schema_version` is an envelope field, never reported as an extra field.
+The raw table holds the union of every version's fields (a field keeps one
+type across versions), plus `_contract_version` per row.
+
+Reading: every file is read by DuckDB in one statement; when that fails (a
+truncated gzip, invalid UTF-8), each file is read on its own and a file
+DuckDB cannot read is read by Python, line by line, so a bad line or a
+truncated file is quarantined instead of failing the run.
+
+The SQL is derived from the contracts: column names come from the contract
+files, values are always bound parameters.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 
-from funnel_assets.lib.contracts import Contract, Field
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from funnel_assets.lib.contracts import CONTRACTS_DIR, Contract, Field, load_contract
 from funnel_assets.lib.engine import Engine
 from funnel_assets.lib.landing import DayFile
 
 QUARANTINE_TABLE = "quarantine"
+FILES_TABLE = "ingested_files"
+VERSION_FIELD = "schema_version"
+CORRECTED_TIMESTAMP = "corrected_timestamp"
 
 # json_type() names per contract type.
 _JSON_TYPES = {
@@ -32,12 +66,73 @@ _OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
 
 @dataclass(frozen=True)
+class SourceContracts:
+    """Every contract version of one source, and the raw table they share."""
+
+    source: str
+    versions: tuple[Contract, ...]
+
+    @property
+    def latest(self) -> Contract:
+        return self.versions[-1]
+
+    @property
+    def version_numbers(self) -> list[int]:
+        return [c.version for c in self.versions]
+
+    @property
+    def unique_key(self) -> tuple[str, ...]:
+        return self.latest.unique_key
+
+    @property
+    def time_field(self) -> str:
+        return self.latest.time_field
+
+    @property
+    def columns(self) -> list[Field]:
+        """The union of every version's fields, in order of first appearance (the latest version's description)."""
+        latest = {f.name: f for f in self.latest.fields}
+        seen: dict[str, Field] = {}
+        for contract in self.versions:
+            for f in contract.fields:
+                seen.setdefault(f.name, latest.get(f.name, f))
+        return list(seen.values())
+
+    def versions_with(self, name: str) -> list[int]:
+        return [c.version for c in self.versions if name in c.field_names]
+
+    @property
+    def corrects_client_clock(self) -> bool:
+        """Segment-style records: a client timestamp with the client's sent_at and the server's received_at."""
+        names = {f.name for f in self.columns}
+        return {"sent_at", "received_at"} <= names and self.time_field not in ("sent_at", "received_at")
+
+
+@cache
+def load_contracts(source: str, contracts_dir: Path = CONTRACTS_DIR) -> SourceContracts:
+    """Every version of `source`'s contract; the key, time field and field types must agree across versions."""
+    numbers = sorted(int(p.stem[1:]) for p in (contracts_dir / source).glob("v*.yaml"))
+    versions = tuple(load_contract(source, n, contracts_dir) for n in numbers)
+    if not versions:
+        raise FileNotFoundError(f"no contract for source {source!r} in {contracts_dir / source}")
+    types: dict[str, str] = {}
+    for contract in versions:
+        if (contract.unique_key, contract.time_field) != (versions[0].unique_key, versions[0].time_field):
+            raise ValueError(f"{source} v{contract.version}: the unique key and time field cannot change between versions")
+        for f in contract.fields:
+            if types.setdefault(f.name, f.type) != f.type:
+                raise ValueError(f"{source} v{contract.version}: field {f.name} changes type; give it a new name")
+    return SourceContracts(source, versions)
+
+
+@dataclass(frozen=True)
 class IngestCounts:
     input_lines: int
     accepted: int
-    quarantined: int
+    quarantined: int  # unreadable + rejected
     duplicates: int
     files: int
+    unreadable: int = 0
 
 
 def _q(name: str) -> str:
@@ -79,139 +174,374 @@ def _check(field: Field) -> str:
     return f"case {cases} end"
 
 
-def _typed(field: Field) -> str:
-    value = f"p.j.{_q(field.name)}"
+def _value(field: Field, row: str = "p") -> str:
+    """The typed value of `field` from a parsed line."""
+    value = f"{row}.j.{_q(field.name)}"
     if field.type in ("object", "array"):
-        return f"{value} as {_q(field.name)}"
+        return value
     if field.type == "timestamp":
-        return f"cast({value} ->> '$' as timestamptz) as {_q(field.name)}"
-    return f"cast({value} ->> '$' as {field.sql_type}) as {_q(field.name)}"
+        return f"cast({value} ->> '$' as timestamptz)"
+    return f"cast({value} ->> '$' as {field.sql_type})"
 
 
-def _parse_sql(contract: Contract) -> str:
-    structure = "{" + ", ".join(f'"{f.name}": "JSON"' for f in contract.fields) + "}"
-    known = ", ".join(_lit(f) for f in contract.field_names)
-    reasons = ", ".join(_check(f) for f in contract.fields)
+def _typed(field: Field, contracts: SourceContracts) -> str:
+    versions = contracts.versions_with(field.name)
+    if versions == contracts.version_numbers:
+        return f"{_value(field)} as {_q(field.name)}"
+    listed = ", ".join(str(v) for v in versions)
+    return f"case when p.version in ({listed}) then {_value(field)} end as {_q(field.name)}"
+
+
+def _parse_sql(contracts: SourceContracts) -> str:
+    names = [f.name for f in contracts.columns] + [VERSION_FIELD]
+    structure = "{" + ", ".join(f'"{name}": "JSON"' for name in names) + "}"
+    version_json = f"j.{_q(VERSION_FIELD)}"
+    violations = " ".join(
+        f"when p.version = {c.version} then coalesce({', '.join(_check(f) for f in c.fields)})" for c in contracts.versions
+    )
+    extras = " ".join(
+        f"when {c.version} then list_filter(json_keys(line), lambda k: k not in "
+        f"({', '.join(_lit(n) for n in c.field_names + [VERSION_FIELD])}))"
+        for c in contracts.versions
+    )
     return f"""
         with parsed as (
-            select file, line_no, event_week, line,
+            select file, line_no, event_week, line, read_error,
                    json_valid(line) as is_json,
                    json_valid(line) and starts_with(ltrim(line), '{{') as is_object
             from _landing_lines
         ),
         transformed as (
-            select *, case when is_object then json_transform(line, '{structure}') end as j
+            select *, case when read_error is null and is_object then json_transform(line, '{structure}') end as j
             from parsed
+        ),
+        versioned as (
+            select *,
+                   case when j is null then null
+                        when {version_json} is null or json_type({version_json}) = 'NULL' then 1
+                        when json_type({version_json}) in ('BIGINT', 'UBIGINT') then cast({version_json} ->> '$' as bigint)
+                   end as version
+            from transformed
         ),
         judged as (
             select p.*,
-                   case when not p.is_json then 'malformed JSON'
+                   case when p.read_error is not null then p.read_error
+                        when p.line is null then 'empty line'
+                        when not p.is_json then 'malformed JSON'
                         when not p.is_object then 'not a JSON object'
-                        else coalesce({reasons}) end as reason
-            from transformed p
+                   end as unreadable,
+                   case when p.j is null then null
+                        when p.version is null then '{VERSION_FIELD} must be an integer'
+                        {violations}
+                        else 'no contract v' || p.version || ' for {contracts.source}'
+                   end as violation
+            from versioned p
         )
-        select file, line_no, event_week, line, reason,
-               case when reason is null
-                    then list_filter(json_keys(line), lambda k: k not in ({known})) end as extra_fields,
+        select file, line_no, event_week, line, version,
+               case when unreadable is not null then 'unreadable' when violation is not null then 'rejected' end as kind,
+               coalesce(unreadable, violation) as reason,
+               case when unreadable is null and violation is null then case version {extras} end end as extra_fields,
                j
         from judged
     """
 
 
-def load_lines(engine: Engine, files: list[DayFile], data_dir: Path) -> int:
-    """Read every line of `files` into the temp table _landing_lines, keeping file and line number."""
+# --- reading landing files -------------------------------------------------------------------
+
+_LINES_SCHEMA = "file varchar, line_no bigint, event_week date, line varchar, read_error varchar"
+
+
+def _duckdb_read(f: DayFile, data_dir: Path) -> str:
     # One line per row: a delimiter and quote that never occur in JSON text.
     # (A trailing carriage return is JSON whitespace, so it needs no trimming.)
-    reads = [
+    return (
         f"select {_lit(_relative(f.path, data_dir))} as file, row_number() over () as line_no, "
-        f"cast({_lit(f.week.isoformat())} as date) as event_week, line "
+        f"cast({_lit(f.week.isoformat())} as date) as event_week, line, null::varchar as read_error "
         f"from read_csv({_lit(str(f.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(30), "
         f"quote = '', escape = '', auto_detect = false)"
-        for f in files
-    ] or ["select null::varchar as file, null::bigint as line_no, null::date as event_week, null::varchar as line limit 0"]
-    engine.con.execute("create or replace temp table _landing_lines as " + " union all ".join(reads))
-    return int(engine.scalar("select count(*) from _landing_lines"))
+    )
+
+
+def _decompressed(path: Path) -> tuple[bytes, str | None]:
+    """The bytes of a landing file (gunzipped), and why they end early when they do."""
+    raw = path.read_bytes()
+    if not path.name.endswith(".gz"):
+        return raw, None
+    parts, position = [], 0
+    while position < len(raw):
+        stream = zlib.decompressobj(wbits=31)
+        try:
+            parts.append(stream.decompress(raw[position:]))
+        except zlib.error as error:
+            return b"".join(parts), f"corrupt gzip data after byte {position} ({error}); the rest of the file is lost"
+        if not stream.eof:
+            return b"".join(parts), f"truncated gzip: the compressed stream ends at byte {len(raw)}; the rest of the file is lost"
+        position = len(raw) - len(stream.unused_data)
+        if not raw[position:].strip(b"\0"):
+            break
+    return b"".join(parts), None
+
+
+def read_leniently(path: Path) -> tuple[list[str | None], list[str | None]]:
+    """Every line of a file DuckDB cannot read, and for each the reason it is unreadable (or None).
+
+    Invalid UTF-8 keeps the line's text with the bad bytes escaped. A gzip
+    stream that ends early gives the lines before the break, then one line
+    for the remainder (the partial text, perhaps empty) carrying the reason,
+    so the truncation is counted and quarantined like any bad line.
+    """
+    data, broken = _decompressed(path)
+    pieces = data.split(b"\n")
+    if not broken and pieces and pieces[-1] == b"":
+        pieces.pop()  # the newline that ends the last line
+    lines: list[str | None] = []
+    reasons: list[str | None] = []
+    for piece in pieces:
+        piece = piece.removesuffix(b"\r")
+        try:
+            text = piece.decode("utf-8")
+            reasons.append(None)
+        except UnicodeDecodeError as error:
+            text = piece.decode("utf-8", errors="backslashreplace")
+            reasons.append(f"invalid UTF-8: byte 0x{piece[error.start]:02x} at column {error.start + 1}")
+        lines.append(text or None)
+    if broken:
+        if not pieces:
+            lines, reasons = [None], [None]
+        reasons[-1] = broken
+    return lines, reasons
+
+
+def load_lines(engine: Engine, files: list[DayFile], data_dir: Path) -> dict[str, str]:
+    """Read every line of `files` into the temp table _landing_lines, keeping file and line number.
+
+    Returns the files that had to be read by Python, with the reason DuckDB gave."""
+    engine.con.execute(f"create or replace temp table _landing_lines ({_LINES_SCHEMA})")
+    if not files:
+        return {}
+    try:
+        engine.con.execute("insert into _landing_lines " + " union all ".join(_duckdb_read(f, data_dir) for f in files))
+        return {}
+    except duckdb.Error:
+        pass
+    fallbacks = {}
+    for f in files:
+        try:
+            engine.con.execute("insert into _landing_lines " + _duckdb_read(f, data_dir))
+        except duckdb.Error as error:
+            fallbacks[_relative(f.path, data_dir)] = str(error).splitlines()[0]
+            lines, reasons = read_leniently(f.path)
+            table = pa.table({
+                "file": pa.array([_relative(f.path, data_dir)] * len(lines), pa.string()),
+                "line_no": pa.array(range(1, len(lines) + 1), pa.int64()),
+                "event_week": pa.array([f.week] * len(lines), pa.date32()),
+                "line": pa.array(lines, pa.string()),
+                "read_error": pa.array(reasons, pa.string()),
+            })
+            engine.con.register("_lenient_lines", table)
+            try:
+                engine.con.execute("insert into _landing_lines select * from _lenient_lines")
+            finally:
+                engine.con.unregister("_lenient_lines")
+    return fallbacks
 
 
 def _relative(path: Path, data_dir: Path) -> str:
     return str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
 
 
+# --- ingest ----------------------------------------------------------------------------------
+
+
+def _key(contracts: SourceContracts, row: str) -> str:
+    """The unique key as a struct: typed from a parsed line (`row`.j), or read from the raw table."""
+    fields = [next(f for f in contracts.columns if f.name == k) for k in contracts.unique_key]
+    if row == "raw":
+        parts = [f"{_lit(f.name)}: raw.{_q(f.name)}" for f in fields]
+    else:
+        parts = [f"{_lit(f.name)}: {_value(f, row)}" for f in fields]
+    return "{" + ", ".join(parts) + "}"
+
+
+def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> str:
+    """_judged with each valid line's first occurrence: this run's files first, then earlier weeks in `table`."""
+    earlier = (
+        f"""
+            select {_key(contracts, 'raw')} as unique_key,
+                   min({{'file': raw._source_file, 'line_no': raw._source_line, 'week': raw._event_week}}) as first_seen
+            from {_q(table)} as raw
+            semi join valid_keys as v on {_key(contracts, 'raw')} = v.unique_key
+            where raw._event_week < $week_start
+            group by all
+        """
+        if earlier_weeks
+        else "select unique_key, null::struct(file varchar, line_no bigint, week date) as first_seen "
+             "from valid_keys where false"
+    )
+    return f"""
+        create or replace temp table _ranked as
+        with valid_keys as {'materialized' if earlier_weeks else ''} (
+            select distinct {_key(contracts, 'p')} as unique_key from _judged as p where p.kind is null
+        ),
+        -- only keys seen more than once need ranking: a hash aggregate finds them cheaply
+        repeated as (
+            select {_key(contracts, 'p')} as unique_key, min({{'file': p.file, 'line_no': p.line_no}}) as first_seen
+            from _judged as p
+            where p.kind is null
+            group by all
+            having count(*) > 1
+        ),
+        earlier as ({earlier})
+        select p.*,
+               case when p.kind is not null then null
+                    when e.first_seen is not null
+                        then e.first_seen.file || ':' || e.first_seen.line_no || ' (week ' || e.first_seen.week || ')'
+                    when r.first_seen is not null and {{'file': p.file, 'line_no': p.line_no}} <> r.first_seen
+                        then r.first_seen.file || ':' || r.first_seen.line_no
+               end as duplicate_of
+        from _judged as p
+        left join repeated as r on p.kind is null and r.unique_key = {_key(contracts, 'p')}
+        left join earlier as e on p.kind is null and e.unique_key = {_key(contracts, 'p')}
+    """
+
+
 def ingest(
     engine: Engine,
-    contract: Contract,
+    contracts: SourceContracts | Contract,
     files: list[DayFile],
     data_dir: Path,
     table: str,
     week_start: date,
     week_end: date,
+    clock_tolerance_seconds: float = 60.0,
 ) -> IngestCounts:
-    """Replace the weeks [week_start, week_end) of `table` with the contents of `files`."""
-    input_lines = load_lines(engine, files, data_dir)
-    engine.con.execute(f"create or replace temp table _judged as {_parse_sql(contract)}")
-    key = "(" + ", ".join(f"j.{_q(k)} ->> '$'" for k in contract.unique_key) + ")"
-    # Only keys seen more than once need ranking: a hash aggregate finds them cheaply.
-    engine.con.execute(
-        f"""
-        create or replace temp table _ranked as
-        with repeated as (
-            select {key} as unique_key, min({{'file': file, 'line_no': line_no}}) as first_seen
-            from _judged
-            where reason is null
-            group by all
-            having count(*) > 1
-        )
-        select p.*,
-               case when p.reason is null and r.first_seen is not null and {{'file': p.file, 'line_no': p.line_no}} <> r.first_seen
-                    then 2 else 1 end as copy_no,
-               r.first_seen.file || ':' || r.first_seen.line_no as first_seen
-        from _judged as p
-        left join repeated as r on p.reason is null and r.unique_key = {key.replace("j.", "p.j.")}
-        """
-    )
-    typed = ", ".join(_typed(f) for f in contract.fields)
+    """Replace the weeks [week_start, week_end) of `table` with the contents of `files`.
+
+    `clock_tolerance_seconds`: for Segment-style sources, a received_at more
+    than this away from sent_at is the client's clock being off, and
+    `corrected_timestamp` moves the event by that offset.
+    """
+    if isinstance(contracts, Contract):
+        contracts = SourceContracts(contracts.source, (contracts,))
+    fallbacks = load_lines(engine, files, data_dir)
+    input_lines = int(engine.scalar("select count(*) from _landing_lines"))
+    engine.con.execute(f"create or replace temp table _judged as {_parse_sql(contracts)}")
     week_range = {"week_start": week_start, "week_end": week_end}
+    earlier_weeks = engine.table_exists(table) and bool(engine.scalar(
+        f"select count(*) from (select 1 from {_q(table)} where _event_week < $week_start limit 1)",
+        {"week_start": week_start},
+    ))
+    engine.execute(_rank_sql(contracts, table, earlier_weeks), {"week_start": week_start})
+
+    typed = ", ".join(_typed(f, contracts) for f in contracts.columns)
+    derived = ""
+    if contracts.corrects_client_clock:
+        # Segment's correction: the client's clock runs off by sent_at - received_at; move the event by as much.
+        t = _q(contracts.time_field)
+        derived = (
+            f", case when sent_at is not null and received_at is not null "
+            f"and abs(epoch(received_at) - epoch(sent_at)) > $clock_tolerance_seconds "
+            f"then received_at - (sent_at - {t}) else {t} end as {CORRECTED_TIMESTAMP}"
+        )
+    columns = ", ".join(_q(f.name) for f in contracts.columns)
     accepted = engine.replace_rows(
         table,
         f"""
-        select {typed},
-               p.event_week as _event_week,
-               p.file as _source_file,
-               p.line_no as _source_line,
-               $contract_version as _contract_version,
-               p.extra_fields as _extra_fields
-        from _ranked p
-        where reason is null and copy_no = 1
+        select {columns}{derived}, _event_week, _source_file, _source_line, _contract_version, _extra_fields
+        from (
+            select {typed},
+                   p.event_week as _event_week,
+                   p.file as _source_file,
+                   p.line_no as _source_line,
+                   p.version as _contract_version,
+                   p.extra_fields as _extra_fields
+            from _ranked p
+            where p.kind is null and p.duplicate_of is null
+        )
         """,
-        {"contract_version": contract.version},
+        {"clock_tolerance_seconds": clock_tolerance_seconds},
         "_event_week >= $week_start and _event_week < $week_end",
         week_range,
     )
-    rejected = engine.replace_rows(
+    quarantined = engine.replace_rows(
         QUARANTINE_TABLE,
-        f"""
+        """
         select $source as source,
                event_week as _event_week,
                file as _source_file,
                line_no as _source_line,
-               $contract_version as _contract_version,
-               case when reason is null then 'duplicate' else 'rejected' end as kind,
-               coalesce(reason, 'duplicate of ' || first_seen) as reason,
+               version as _contract_version,
+               coalesce(kind, 'duplicate') as kind,
+               coalesce(reason, 'duplicate of ' || duplicate_of) as reason,
                line as raw_line
         from _ranked
-        where reason is not null or copy_no > 1
+        where kind is not null or duplicate_of is not null
         """,
-        {"source": contract.source, "contract_version": contract.version},
+        {"source": contracts.source},
         "source = $source and _event_week >= $week_start and _event_week < $week_end",
-        {"source": contract.source, **week_range},
+        {"source": contracts.source, **week_range},
     )
-    duplicates = int(engine.scalar("select count(*) from _ranked where reason is null and copy_no > 1"))
+    _record_files(engine, contracts.source, files, data_dir, fallbacks, week_range)
+    counts = engine.execute(
+        "select count(*) filter (where kind = 'unreadable'), count(*) filter (where duplicate_of is not null) from _ranked"
+    ).fetchone()
     for temp in ("_landing_lines", "_judged", "_ranked"):
         engine.con.execute(f"drop table if exists {temp}")
+    unreadable, duplicates = int(counts[0]), int(counts[1])
     return IngestCounts(
         input_lines=input_lines,
         accepted=accepted,
-        quarantined=rejected - duplicates,
+        quarantined=quarantined - duplicates,
         duplicates=duplicates,
         files=len(files),
+        unreadable=unreadable,
     )
+
+
+def _record_files(
+    engine: Engine, source: str, files: list[DayFile], data_dir: Path, fallbacks: dict[str, str], week_range: dict
+) -> None:
+    """One row per landing file read: its day and week, and where its lines went."""
+    listed = pd.DataFrame(
+        {
+            "file": pd.Series([_relative(f.path, data_dir) for f in files], dtype="string"),
+            "day": pd.Series([f.day for f in files], dtype="object"),
+            "week": pd.Series([f.week for f in files], dtype="object"),
+            "read_by": pd.Series(["python" if _relative(f.path, data_dir) in fallbacks else "duckdb" for f in files],
+                                 dtype="string"),
+        }
+    )
+    engine.con.register("_files_read", listed)
+    try:
+        engine.replace_rows(
+            FILES_TABLE,
+            """
+            with counts as (
+                select file,
+                       count(*) as input_lines,
+                       count(*) filter (where kind is null and duplicate_of is null) as accepted,
+                       count(*) filter (where kind = 'unreadable') as unreadable,
+                       count(*) filter (where kind = 'rejected') as rejected,
+                       count(*) filter (where duplicate_of is not null) as duplicates
+                from _ranked
+                group by file
+            )
+            select $source as source,
+                   cast(f.week as date) as _event_week,
+                   f.file as _source_file,
+                   cast(f.day as date) as day,
+                   cast(f.read_by as varchar) as read_by,
+                   coalesce(c.input_lines, 0) as input_lines,
+                   coalesce(c.accepted, 0) as accepted,
+                   coalesce(c.unreadable, 0) as unreadable,
+                   coalesce(c.rejected, 0) as rejected,
+                   coalesce(c.duplicates, 0) as duplicates
+            from _files_read as f
+            left join counts as c on c.file = f.file
+            """,
+            {"source": source},
+            "source = $source and _event_week >= $week_start and _event_week < $week_end",
+            {"source": source, **week_range},
+        )
+    finally:
+        engine.con.unregister("_files_read")

@@ -15,13 +15,14 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .encoding import iso_timestamps
 from .events import draw_identities, write_batch
+from .faults import FaultInjector
 from .gateway import REVOKED
 from .model import STAGE_TIME_COLUMNS, draw_developers, labels, last_event_ms, observation_end_ms, take
 from .parameters import CLIENTS, DEFAULT_PARAMETERS, Parameters
@@ -111,11 +112,12 @@ def _write_gzip_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_landing(out_dir: Path, devs, plan, ids, p: Parameters, seed: int, scale: float,
-                   progress: Callable[[int, int], None] | None) -> tuple[LandingWriter, RequestCounts]:
+                   progress: Callable[[int, int], None] | None,
+                   faults: FaultInjector | None = None) -> tuple[LandingWriter, RequestCounts]:
     """Expand developers batch by batch (each batch with its share of never-signed-up visitors)."""
     batches = _batches(expected_requests(devs, plan, p, scale))
     visitor_bounds = np.linspace(0, len(devs["visitor_channel"]), len(batches) + 1).round().astype(int)
-    sink = LandingWriter(out_dir / "landing")
+    sink = LandingWriter(out_dir / "landing", faults)
     counts = RequestCounts()
     for i, (lo, hi) in enumerate(batches):
         visitors = _rows(devs, visitor_bounds[i], visitor_bounds[i + 1], visitors=True)
@@ -141,16 +143,23 @@ def generate(
     requests: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     params: Parameters = DEFAULT_PARAMETERS,
+    inject: Sequence[str] = (),
 ) -> dict:
-    """Write `out_dir/landing/<source>/<day>.jsonl`, `truth.json` and `truth_developers.csv.gz`; return the truth."""
+    """Write `out_dir/landing/<source>/<day>.jsonl`, `truth.json` and `truth_developers.csv.gz`; return the truth.
+
+    `inject`: names of data faults to plant (faults.FAULTS); what was planted, and how much, is
+    truth["injected"][fault] = {"count": n, ...}."""
     out_dir = Path(out_dir)
+    faults = FaultInjector(inject, seed) if inject else None
     p = replace(params, start=start, weeks=weeks)
     devs = draw_developers(_rng(seed, "developers"), developers, p)
     devs = take(devs, np.argsort(devs["signup_at"], kind="stable"))
     plan = plan_activity(_rng(seed, "plan"), devs, p)
     scale = request_scale(devs, plan, p, requests)
     ids = draw_identities(_rng(seed, "identities"), devs)
-    sink, counts = _write_landing(out_dir, devs, plan, ids, p, seed, scale, progress)
+    sink, counts = _write_landing(out_dir, devs, plan, ids, p, seed, scale, progress, faults)
+    if faults is not None:
+        faults.finish(out_dir / "landing")
 
     drawn = summarize(devs, p)
     truth = {
@@ -177,6 +186,8 @@ def generate(
                               quantile_grid=True),
         "drawn": drawn,
     }
+    if faults is not None:
+        truth["injected"] = faults.truth()
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     _write_gzip_csv(_developers_table(devs, plan, ids), out_dir / "truth_developers.csv.gz")
     return truth

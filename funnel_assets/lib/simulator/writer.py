@@ -6,7 +6,8 @@ line, and appends each UTC day's lines to `landing/<source>/<YYYY-MM-DD>.jsonl`.
 Lines are buffered per (source, day) and flushed when the buffer is large
 (always right after a large batch), so memory stays bounded by a batch and
 at most one file is open at a time. This is the one
-place records are written, so faults can be injected here later.
+place records are written: a `FaultInjector` (faults.py), when given, changes
+each batch before it is ordered and encoded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from .encoding import DAY_MS, JsonValues, json_objects
+from .faults import FaultInjector
 
 TIME_FIELDS = {
     "auth_users": "created_at",
@@ -39,8 +41,9 @@ def remove_landing_files(landing_dir: Path) -> None:
 
 
 class LandingWriter:
-    def __init__(self, landing_dir: Path):
+    def __init__(self, landing_dir: Path, faults: FaultInjector | None = None):
         self.landing_dir = landing_dir
+        self.faults = faults
         self.lines: dict[str, int] = defaultdict(int)
         self.latest_ms: float = float("-inf")
         self._buffers: dict[tuple[str, int], list[pa.Buffer]] = defaultdict(list)
@@ -53,6 +56,8 @@ class LandingWriter:
         """Append records: `time_ms` is each record's own time field, `fields` its JSON value columns."""
         if not len(time_ms):
             return
+        if self.faults is not None:
+            time_ms, fields = self.faults.records(source, time_ms, fields)
         if np.any(time_ms[1:] < time_ms[:-1]):
             order = np.argsort(time_ms, kind="stable")
             time_ms = time_ms[order]

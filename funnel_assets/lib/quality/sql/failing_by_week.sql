@@ -1,0 +1,4 @@
+-- failing rows per week, and a few of them
+select week, count(*) as failing_rows
+from _failing
+group by week
