@@ -53,19 +53,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\r  developers {done:>9,}/{total:,}", end="", flush=True)
 
-    truth = generate(
-        out,
-        developers=args.developers,
-        weeks=args.weeks,
-        start=date.fromisoformat(args.start),
-        seed=args.seed,
-        requests=args.requests,
-        progress=progress,
-    )
+    try:
+        truth = generate(
+            out,
+            developers=args.developers,
+            weeks=args.weeks,
+            start=date.fromisoformat(args.start),
+            seed=args.seed,
+            requests=args.requests,
+            progress=progress,
+            inject=[f.strip() for f in (getattr(args, "inject", None) or "").split(",") if f.strip()],
+        )
+    except ValueError as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 2
     counts = truth["counts"]
     print(f"\nwrote {out / 'landing'} in {time.monotonic() - started:.1f}s: " + ", ".join(
         f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in counts.items() if not isinstance(v, dict)
     ))
+    for fault, planted in truth.get("injected", {}).items():
+        print(f"injected {fault}: {planted['count']:,}")
     print(f"planted parameters and drawn statistics: {out / 'truth.json'}")
     return 0
 
@@ -78,6 +85,10 @@ def _print_progress(p) -> None:
 
 
 def _print_failures(result) -> None:
+    from funnel_assets.lib.quality import failed_blocking_checks
+
+    for failed in failed_blocking_checks(result):
+        print(f"BLOCKED {failed}", file=sys.stderr)
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
@@ -280,7 +291,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(data_dir)
     generate_args = argparse.Namespace(
         out=str(data_dir), developers=args.developers, weeks=args.weeks, start=args.start, seed=args.seed,
-        requests=args.requests,
+        requests=args.requests, inject="",
     )
     print(f"1/2 generating {args.developers:,} simulated developers into {data_dir}")
     cmd_generate(generate_args)
@@ -305,6 +316,12 @@ Where to look:
     return 0
 
 
+def _fault_names() -> list[str]:
+    from funnel_assets.lib.simulator.faults import FAULTS
+
+    return sorted(FAULTS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="funnel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -322,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write landing/ and truth.json into")
     generate_options(p, 2000)
     p.add_argument("--requests", type=int, default=None, help="scale activity to about this many gateway requests")
+    p.add_argument("--inject", default="", help="faults to inject, comma-separated: " + ", ".join(_fault_names()))
     p.set_defaults(func=cmd_generate)
 
     from funnel_assets.lib.adapters import FORMATS

@@ -73,7 +73,8 @@ def run_everything(
     if weeks is None:
         raise FileNotFoundError(f"no landing files under {data_dir / 'landing'} (expected landing/<source>/<YYYY-MM-DD>.jsonl)")
     first, last = weeks
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    # the asset checks that read several assets are definitions of their own
+    assets = [a for a in [*defs.assets, *(defs.asset_checks or [])] if isinstance(a, dg.AssetsDefinition)]
     tag = uuid.uuid4().hex
     stop = threading.Event()
     watcher = None

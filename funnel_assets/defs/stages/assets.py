@@ -17,7 +17,7 @@ SQL = Path(__file__).parent / "sql"
 
 EVENT_LINEAGE = {
     "event_time": [
-        "raw_gateway_requests.timestamp", "raw_analytics_events.timestamp", "raw_auth_users.created_at",
+        "raw_gateway_requests.timestamp", "raw_analytics_events.corrected_timestamp", "raw_auth_users.created_at",
         "raw_api_keys.created_at", "raw_email_events.timestamp", "raw_support_tickets.created_at",
     ],
     "user_pid": [

@@ -10,8 +10,8 @@ final as (
 
     select
         pseudo(anonymous_id) as anonymous_pid,
-        pseudo(arg_min(user_id, (timestamp, message_id))) as user_pid,
-        min(timestamp) as linked_at,
+        pseudo(arg_min(user_id, (corrected_timestamp, message_id))) as user_pid,
+        min(corrected_timestamp) as linked_at,
         'landing' as source
     from events
     group by anonymous_id

@@ -133,7 +133,8 @@ analytics_events as (
 
     select
         message_id as event_id,
-        timestamp as event_time,
+        -- the client's clock corrected by the collector's (Segment's rule), see raw ingestion
+        corrected_timestamp as event_time,
         'analytics' as source,
         case type when 'page' then 'page_view' else type end as event_type,
         user_pid,
