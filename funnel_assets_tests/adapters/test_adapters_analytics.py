@@ -26,7 +26,7 @@ def records(items: list) -> list[dict]:
 @needs_samples
 
 
-def test_segment_track_sample_corrects_the_clock_with_original_timestamp():
+def test_segment_track_sample_keeps_the_client_clock_for_ingestion_to_correct():
     [record] = records(convert("segment", SAMPLES / "segment" / "track_complete.json"))
     assert record == {
         "message_id": "ajs-f8ca1e4de5024d9430b3928bd8ac6b96",
@@ -34,12 +34,11 @@ def test_segment_track_sample_corrects_the_clock_with_original_timestamp():
         "event": "Course Clicked",
         "anonymous_id": "23adfd82-aa0f-45a7-a756-24f2a7a4c895",
         "user_id": "AiUGstSDIg",
-        # receivedAt .266 - (sentAt .169 - originalTimestamp .152) = .249, Segment's own timestamp
-        "timestamp": "2015-12-12T19:11:01.249000+00:00",
+        # the client's clock (originalTimestamp); ingestion corrects it with sent_at and received_at
+        "timestamp": "2015-12-12T19:11:01.152000+00:00",
         "sent_at": "2015-12-12T19:11:01.169000+00:00",
         "received_at": "2015-12-12T19:11:01.266000+00:00",
         "properties": {"path": "/academy/", "url": "https://segment.com/academy/", "referrer": "", "search": "", "title": "Intro to Analytics"},
-        "original_timestamp": "2015-12-12T19:11:01.152000+00:00",
     }
 
 
@@ -47,11 +46,10 @@ SEGMENT_SHARED = {
     "message_id": "022bb90c-bbac-11e4-8dfc-aa07a5b093db",
     "anonymous_id": "507f191e810c19729de860ea",
     "user_id": "97980cfea0067",
-    # no originalTimestamp: timestamp is the client clock, .387 - (.111 - .111)
-    "timestamp": "2015-02-23T22:28:55.387000+00:00",
+    # no originalTimestamp: the message's timestamp is the client's clock
+    "timestamp": "2015-02-23T22:28:55.111000+00:00",
     "sent_at": "2015-02-23T22:28:55.111000+00:00",
     "received_at": "2015-02-23T22:28:55.387000+00:00",
-    "original_timestamp": "2015-02-23T22:28:55.111000+00:00",
 }
 
 
@@ -111,10 +109,12 @@ def test_segment_common_fields_campaign_and_page_context_become_properties(tmp_p
         "utm_content": "image link",
     }
     # this docs example's timestamp (.905) is already Segment's corrected time, after its sentAt (.581):
-    # read as a client clock it lands after receivedAt; the option keeps it as is
-    assert record["timestamp"] == "2015-12-10T04:08:32.233000+00:00"
+    # by default it is read as the client's clock, with sent_at and received_at for ingestion to correct;
+    # the option keeps it as the final time and leaves those two out so it is not corrected twice
+    assert record["timestamp"] == "2015-12-10T04:08:31.905000+00:00" and record.get("sent_at") is not None
     [kept] = records(convert("segment", write(tmp_path, "m.json", json.dumps(message)), timestamp_already_corrected=True))
     assert kept["timestamp"] == "2015-12-10T04:08:31.905000+00:00"
+    assert kept.get("sent_at") is None and kept.get("received_at") is None
 
 
 def test_segment_version_as_integer_or_string_converts_alike(tmp_path):
@@ -163,11 +163,10 @@ def test_segment_http_api_batch_and_screen_calls(tmp_path):
         "message_id": "s-1",
         "type": "page",
         "anonymous_id": "anon-1",
-        "timestamp": "2026-03-02T10:00:02+00:00",
+        "timestamp": "2026-03-02T10:00:00+00:00",
         "sent_at": "2026-03-02T10:00:05+00:00",
         "received_at": "2026-03-02T10:00:07+00:00",
         "properties": {"name": "Quickstart"},
-        "original_timestamp": "2026-03-02T10:00:00+00:00",
         "original_type": "screen",
     }
     assert page["properties"] == {
@@ -426,8 +425,6 @@ def test_amplitude_export_lines(tmp_path):
             "type": "page",
             "anonymous_id": "dev-1",
             "timestamp": "2026-03-02T09:00:00.250000+00:00",
-            "sent_at": "2026-03-02T09:00:05+00:00",
-            "received_at": "2026-03-02T09:00:02.250000+00:00",
             "properties": {
                 "url": "https://acme.dev/docs/auth?utm_source=google&utm_medium=cpc",
                 "path": "/docs/auth",

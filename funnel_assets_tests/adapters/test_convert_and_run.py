@@ -423,15 +423,20 @@ def test_auth_records_are_what_the_exports_say(every_format):
 def test_analytics_email_and_ticket_records_are_what_the_vendors_say(every_format):
     pipeline, _ = every_format
     events = by(landing(pipeline.data_dir, "analytics_events"), "message_id")
-    # Segment: receivedAt - (sentAt - originalTimestamp) undoes the fast client clock
+    # Segment: the landing record keeps the fast client clock (originalTimestamp) with sentAt and receivedAt ...
     assert events["ajs-page-ada-1"] == {
         "message_id": "ajs-page-ada-1", "type": "page", "anonymous_id": "anon-ada",
-        "timestamp": "2025-03-03T08:30:00+00:00", "sent_at": "2025-03-03T08:32:05+00:00",
-        "received_at": "2025-03-03T08:30:05+00:00", "original_timestamp": "2025-03-03T08:32:00+00:00",
+        "timestamp": "2025-03-03T08:32:00+00:00", "sent_at": "2025-03-03T08:32:05+00:00",
+        "received_at": "2025-03-03T08:30:05+00:00",
         "properties": {"path": "/docs/quickstart", "referrer": "https://www.google.com/", "title": "Quickstart",
                        "url": "https://acme.dev/docs/quickstart?utm_source=google&utm_medium=cpc&utm_campaign=launch",
                        "name": "Quickstart", "utm_source": "google", "utm_medium": "cpc", "utm_campaign": "launch"},
     }
+    # ... and ingestion undoes it once: receivedAt - (sentAt - originalTimestamp)
+    corrected = pipeline.frame(
+        "select corrected_timestamp from raw_analytics_events where message_id = 'ajs-page-ada-1'"
+    ).corrected_timestamp[0]
+    assert corrected.isoformat() == "2025-03-03T08:30:00+00:00"
     # PostHog: $identify links the anonymous distinct id to the user; created_at is ingestion time
     assert events["0195a1b2-0000-7000-8000-000000000002"] == {
         "message_id": "0195a1b2-0000-7000-8000-000000000002", "type": "identify", "anonymous_id": "0195a1b2-device-cy",

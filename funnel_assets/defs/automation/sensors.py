@@ -192,10 +192,17 @@ def check_alerts(instance: dg.DagsterInstance, run_id: str, sinks: AlertSinksRes
     """One alert per failed (ERROR) or warning (WARN) check evaluation of a run."""
     run = instance.get_run_by_id(run_id)
     run_partition = _partition(run.tags) if run else None
+    failed = [
+        (record, record.event_log_entry.dagster_event.event_specific_data)
+        for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
+    ]
+    failed = [(record, evaluation) for record, evaluation in failed if not evaluation.passed]
+    # a run over several weeks records each week's evaluation and one for the whole range:
+    # when the weeks are there, the range's summary would only repeat them
+    per_week = {(e.asset_key, e.check_name) for _, e in failed if e.partition is not None}
     alerts = []
-    for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
-        if evaluation.passed:
+    for record, evaluation in failed:
+        if evaluation.partition is None and (evaluation.asset_key, evaluation.check_name) in per_week:
             continue
         metadata = evaluation.metadata
         alerts.append(

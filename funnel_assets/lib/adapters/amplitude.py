@@ -6,10 +6,10 @@ both stitches them. Message id: `uuid` (export), else `$insert_id` /
 
 Time: Amplitude's `event_time` is already the corrected time
 (`client_event_time + (server_received_time - client_upload_time)`), so it
-is the landing `timestamp`; `client_upload_time` becomes `sent_at`,
-`server_received_time` `received_at`, and `client_event_time` is kept as
-`original_timestamp`. Export times carry no offset and are UTC. An HTTP API
-event without `event_time` uses `time` (epoch milliseconds).
+is the landing `timestamp`, and `sent_at` / `received_at` are left out so
+that ingestion does not correct it a second time; `client_event_time` is
+kept as `original_timestamp`. Export times carry no offset and are UTC. An
+HTTP API event without `event_time` uses `time` (epoch milliseconds).
 
 Types: `[Amplitude] Page Viewed` (Browser SDK 2) and `Page View` (its v1
 naming) are pages, `$identify` an identify, anything else a track. Page
@@ -77,8 +77,6 @@ def _event(event: Any) -> dict:
         "anonymous_id": anonymous_id,
         "user_id": user_id,
         "timestamp": iso(timestamp),
-        "sent_at": iso_or_none(event.get("client_upload_time"), "client_upload_time"),
-        "received_at": iso_or_none(event.get("server_received_time"), "server_received_time"),
         "properties": _properties(event) or None,
         "original_timestamp": client if client != iso(timestamp) else None,
         "original_type": name if kind != "track" else None,

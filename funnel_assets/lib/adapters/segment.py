@@ -4,14 +4,14 @@ Input: one message per line (the S3 / webhook destination archives), single
 messages, arrays, or HTTP API batches (`{"batch": [...]}`, whose `sentAt`
 and `context` apply to messages without their own).
 
-Time: `timestamp` is the clock-skew corrected time
-`receivedAt - (sentAt - originalTimestamp)` whenever `sentAt` and
-`receivedAt` are present, with `originalTimestamp`, or else the message's
-own `timestamp`, taken as the client's clock. `sent_at` and `received_at`
-are kept as sent, and the client-clock time is kept as `original_timestamp`
-when it differs. For archives whose `timestamp` is already Segment's
-corrected value and which lack `originalTimestamp`, set
-`timestamp_already_corrected: true` to keep `timestamp` as is.
+Time: landing `timestamp` is the client's clock, as contract v1 says
+(`originalTimestamp`, else the message's `timestamp`), with `sent_at` and
+`receivedAt` kept as sent; ingestion computes the corrected time
+`received_at - (sent_at - timestamp)` once, for every analytics source. For
+archives whose `timestamp` is already Segment's corrected value and which
+lack `originalTimestamp`, set `timestamp_already_corrected: true`: that
+value is kept and `sent_at` / `received_at` are left out, so it is not
+corrected twice.
 
 Calls: `screen` becomes a `page`; `group` an `identify` carrying
 `properties.group_id`; `alias` an `identify` linking `previousId` (as
@@ -72,7 +72,7 @@ def _event(message: Any, already_corrected: bool) -> dict:
     if call not in CALL_TYPES:
         raise RecordError("type", f"call type {call!r} is not one of {sorted(CALL_TYPES)}")
     anonymous_id, user_id = _ids(message, call)
-    timestamp, original = _times(message, already_corrected)
+    timestamp = _time(message, already_corrected)
     return {
         "message_id": text(require(message, "messageId"), "messageId"),
         "type": CALL_TYPES[call],
@@ -80,10 +80,9 @@ def _event(message: Any, already_corrected: bool) -> dict:
         "anonymous_id": anonymous_id,
         "user_id": user_id,
         "timestamp": iso(timestamp),
-        "sent_at": iso_or_none(message.get("sentAt"), "sentAt"),
-        "received_at": iso_or_none(message.get("receivedAt"), "receivedAt"),
+        "sent_at": None if already_corrected else iso_or_none(message.get("sentAt"), "sentAt"),
+        "received_at": None if already_corrected else iso_or_none(message.get("receivedAt"), "receivedAt"),
         "properties": _properties(message, call) or None,
-        "original_timestamp": iso(original) if original != timestamp else None,
         "original_type": call if CALL_TYPES[call] != call else None,
     }
 
@@ -97,16 +96,12 @@ def _ids(message: dict, call: str) -> tuple[str | None, str | None]:
     return anonymous_id, user_id
 
 
-def _times(message: dict, already_corrected: bool) -> tuple[datetime, datetime]:
-    """(landing timestamp, client-clock time)."""
-    client_field = "originalTimestamp" if message.get("originalTimestamp") else "timestamp"
-    client = to_utc(require(message, client_field), client_field)
+def _time(message: dict, already_corrected: bool) -> datetime:
+    """The landing timestamp: the client's clock, unless the export already corrected it."""
     if already_corrected:
-        return to_utc(require(message, "timestamp"), "timestamp"), client
-    sent, received = message.get("sentAt"), message.get("receivedAt")
-    if sent and received:
-        return to_utc(received, "receivedAt") - (to_utc(sent, "sentAt") - client), client
-    return to_utc(message.get("timestamp") or client, "timestamp"), client
+        return to_utc(require(message, "timestamp"), "timestamp")
+    field = "originalTimestamp" if message.get("originalTimestamp") else "timestamp"
+    return to_utc(require(message, field), field)
 
 
 def _properties(message: dict, call: str) -> dict:
