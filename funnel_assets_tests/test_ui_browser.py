@@ -193,8 +193,10 @@ def _lineage(page, dev: DagsterDev, screenshots: Path) -> None:
 
 
 def _checks(page, dev: DagsterDev, screenshots: Path) -> None:
-    page.goto(f"{dev.base}/assets/raw_gateway_requests?view=checks")
-    _shown(page, "raw_gateway_requests_reconciles_input_lines", exact=True).wait_for()
+    # the list truncates long names; the selected check's full name heads the panel beside it
+    check = "raw_gateway_requests_reconciles_input_lines"
+    page.goto(f"{dev.base}/assets/raw_gateway_requests?view=checks&checkDetail={check}")
+    _shown(page, check, exact=True).wait_for()
     _shown(page, "Passed", exact=True).wait_for()
     for text in ("observed_value", "threshold", "blocking"):
         _shown(page, text).wait_for()
