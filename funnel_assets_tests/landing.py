@@ -7,14 +7,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-TIME_FIELDS = {
-    "auth_users": "created_at",
-    "api_keys": "created_at",
-    "gateway_requests": "timestamp",
-    "analytics_events": "timestamp",
-    "email_events": "timestamp",
-    "support_tickets": "created_at",
-}
+from funnel_assets.lib.contracts import SOURCES, load_contract
+
+# the day file of a record is the UTC day of its contract's time field
+TIME_FIELDS = {source: load_contract(source).time_field for source in SOURCES}
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)  # a Monday
 

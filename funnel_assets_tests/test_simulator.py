@@ -15,21 +15,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from funnel_assets.lib.contracts import SOURCES, load_contract
 from funnel_assets.lib.simulator import DEFAULT_PARAMETERS, draw_developers, generate, summarize
+from funnel_assets.lib.simulator.parameters import STAGES
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "data_contracts"
-TIME_FIELDS = {
-    "auth_users": "created_at",
-    "api_keys": "created_at",
-    "gateway_requests": "timestamp",
-    "analytics_events": "timestamp",
-    "email_events": "timestamp",
-    "support_tickets": "created_at",
-}
-STAGES = (
-    "intent", "account_created", "credential_provisioned", "first_api_call",
-    "first_integration_milestone", "active_integration", "production_deployment",
-)
+# the day file of a record is the UTC day of its contract's time field
+TIME_FIELDS = {source: load_contract(source).time_field for source in SOURCES}
 SESSION_GAP = pd.Timedelta(minutes=30)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 VERSION = re.compile(r"^v\d+$")

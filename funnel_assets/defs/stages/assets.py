@@ -57,15 +57,6 @@ STAGE_LINEAGE = {
     "account_type": ["identity_users.account_type"],
 }
 
-STAGES = (
-    "intent",
-    "account_created",
-    "credential_provisioned",
-    "first_api_call",
-    "first_integration_milestone",
-    "active_integration",
-    "production_deployment",
-)
 
 
 def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end) -> None:

@@ -18,17 +18,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from funnel_assets.lib.contracts import SOURCES, load_contract
+
 from .encoding import DAY_MS, JsonValues, json_objects
 from .faults import FaultInjector
 
-TIME_FIELDS = {
-    "auth_users": "created_at",
-    "api_keys": "created_at",
-    "gateway_requests": "timestamp",
-    "analytics_events": "timestamp",
-    "email_events": "timestamp",
-    "support_tickets": "created_at",
-}
+# the day file of a record is the UTC day of its contract's time field
+TIME_FIELDS = {source: load_contract(source).time_field for source in SOURCES}
 FLUSH_BYTES = 64 * 1024 * 1024
 
 
