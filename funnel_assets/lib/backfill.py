@@ -9,8 +9,6 @@ to `end` after), so event week E feeds the cohorts E-end .. E-start.
 
 from __future__ import annotations
 
-import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,7 +18,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.landing import day_files, week_of
-from funnel_assets.lib.runner import RUN_TAG, StepProgress, _watch
+from funnel_assets.lib.runner import StepProgress, materialize_weeks, runnable
 
 WEEK = timedelta(days=7)
 EVENTS_ASSET = "developer_events"
@@ -119,7 +117,7 @@ def backfill(
     weeks = [w for w in landing_weeks(resource.data_path) if first_partition <= w <= last_partition]
     needed = window.events_read_by(cohorts)
     in_window = [w for w in weeks if needed.first <= w <= needed.last]
-    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)] + list(defs.asset_checks or [])
+    assets = runnable(defs)
     label = f"{cohorts.first}..{cohorts.last}"
     results = []
     if in_window:
@@ -132,23 +130,6 @@ def backfill(
 
 
 def _run(instance, assets, resource, keys, weeks: WeekRange, label: str, report) -> dg.ExecuteInProcessResult:
-    tag = uuid.uuid4().hex
-    stop = threading.Event()
-    watcher = None
-    if report is not None:
-        watcher = threading.Thread(target=_watch, args=(instance, tag, len(keys), report, stop), daemon=True)
-        watcher.start()
-    try:
-        return dg.materialize(
-            assets,
-            selection=sorted(keys),
-            instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            resources={"funnel": resource},
-            tags={**weeks.tags(), RUN_TAG: tag, BACKFILL_TAG: label},
-            raise_on_error=False,
-        )
-    finally:
-        stop.set()
-        if watcher is not None:
-            watcher.join(timeout=5)
+    return materialize_weeks(
+        assets, resource, instance, weeks.first, weeks.last, report, selection=sorted(keys), tags={BACKFILL_TAG: label}
+    )

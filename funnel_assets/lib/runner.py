@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -62,6 +63,51 @@ def _watch(instance: dg.DagsterInstance, tag: str, total: int, report: Callable[
         stop.wait(0.5)
 
 
+def runnable(defs: dg.Definitions) -> list[dg.AssetsDefinition]:
+    """The assets, and the asset checks that read several assets (definitions of their own)."""
+    return [a for a in [*(defs.assets or []), *(defs.asset_checks or [])] if isinstance(a, dg.AssetsDefinition)]
+
+
+def materialize_weeks(
+    assets: list[dg.AssetsDefinition],
+    funnel_resource: dg.ConfigurableResource,
+    instance: dg.DagsterInstance,
+    first: date,
+    last: date,
+    report: Callable[[StepProgress], None] | None = None,
+    selection: list[dg.AssetKey] | None = None,
+    tags: dict[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """One Dagster run in which every weekly asset takes the weeks [first, last] at once."""
+    tag = uuid.uuid4().hex
+    stop = threading.Event()
+    watcher = None
+    if report is not None:
+        steps = len(selection) if selection is not None else len(assets)
+        watcher = threading.Thread(target=_watch, args=(instance, tag, steps, report, stop), daemon=True)
+        watcher.start()
+    try:
+        return dg.materialize(
+            assets,
+            selection=selection,
+            instance=instance,
+            # progress is reported through `report`; Dagster's own console log would drown it
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            resources={"funnel": funnel_resource},
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+                RUN_TAG: tag,
+                **(tags or {}),
+            },
+            raise_on_error=False,
+        )
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join(timeout=5)
+
+
 def run_everything(
     defs: dg.Definitions,
     funnel_resource: dg.ConfigurableResource,
@@ -73,29 +119,4 @@ def run_everything(
     if weeks is None:
         raise FileNotFoundError(f"no landing files under {data_dir / 'landing'} (expected landing/<source>/<YYYY-MM-DD>.jsonl)")
     first, last = weeks
-    # the asset checks that read several assets are definitions of their own
-    assets = [a for a in [*defs.assets, *(defs.asset_checks or [])] if isinstance(a, dg.AssetsDefinition)]
-    tag = uuid.uuid4().hex
-    stop = threading.Event()
-    watcher = None
-    if report is not None:
-        watcher = threading.Thread(target=_watch, args=(instance, tag, len(assets), report, stop), daemon=True)
-        watcher.start()
-    try:
-        return dg.materialize(
-            assets,
-            instance=instance,
-            # progress is reported through `report`; Dagster's own console log would drown it
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            resources={"funnel": funnel_resource},
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-                RUN_TAG: tag,
-            },
-            raise_on_error=False,
-        )
-    finally:
-        stop.set()
-        if watcher is not None:
-            watcher.join(timeout=5)
+    return materialize_weeks(runnable(defs), funnel_resource, instance, first, last, report)
