@@ -38,8 +38,13 @@ class Pipeline:
             return engine.frame(sql, params)
 
     def pid(self, raw_id: str) -> str:
+        return self.pids([raw_id])[raw_id]
+
+    def pids(self, raw_ids: list[str]) -> dict[str, str]:
+        """Pseudonyms of many raw ids, in one query."""
         with connect(Path(self.resource.warehouse_path), self.resource.pseudonym_key) as engine:
-            return engine.scalar("select pseudo($v)", {"v": raw_id})
+            frame = engine.frame("select v, pseudo(v) as p from unnest(cast($ids as varchar[])) as t(v)", {"ids": raw_ids})
+        return dict(zip(frame.v, frame.p))
 
 
 @pytest.fixture

@@ -171,8 +171,9 @@ def test_a_second_generator_gives_the_stages_its_oracle_computes(tmp_path, defin
     pipeline.run()
     stages = pipeline.frame("select * from developer_stages").set_index("user_pid")
     assert len(stages) == len(people)
+    pids = pipeline.pids([person["user_id"] for person in people])
     for person in people:
-        row = stages.loc[pipeline.pid(person["user_id"])]
+        row = stages.loc[pids[person["user_id"]]]
         for column, value in oracle(person).items():
             got = row[column]
             if value is None:

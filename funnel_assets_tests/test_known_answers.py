@@ -120,7 +120,7 @@ def built(tmp_path_factory, definitions):
 
 def stages(built):
     frame = built.frame("select * from developer_stages")
-    names = {built.pid(u): u for u in ["alice", "bob", "carol", "dave", "erin", "dan", "late"]}
+    names = {pid: u for u, pid in built.pids(["alice", "bob", "carol", "dave", "erin", "dan", "late"]).items()}
     frame["who"] = frame["user_pid"].map(names)
     return frame.set_index("who")
 
