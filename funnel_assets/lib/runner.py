@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.events import DagsterEventType
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from funnel_assets.lib.contracts import SOURCES
@@ -32,11 +33,14 @@ class StepProgress:
     seconds: float = 0.0
 
 
+STEP_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
+
+
 def _watch(instance: dg.DagsterInstance, tag: str, total: int, report: Callable[[StepProgress], None], stop: threading.Event) -> None:
     """Report step events of the run tagged `tag` while it executes."""
-    seen = 0
     done = 0
     run_id = None
+    cursor = None  # only the step events added since the last look are read
     started: dict[str, float] = {}
     while True:
         finished = stop.is_set()  # one more look after the run ends, for its last events
@@ -44,20 +48,19 @@ def _watch(instance: dg.DagsterInstance, tag: str, total: int, report: Callable[
             runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_TAG: tag}), limit=1)
             run_id = runs[0].run_id if runs else None
         if run_id is not None:
-            records = instance.all_logs(run_id)
-            for record in records[seen:]:
-                event = record.dagster_event
-                if event is None or not event.step_key:
-                    continue
-                if event.event_type_value == "STEP_START":
-                    started[event.step_key] = record.timestamp
+            connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=STEP_EVENTS)
+            cursor = connection.cursor
+            for record in connection.records:
+                entry = record.event_log_entry
+                event = entry.dagster_event
+                if event.event_type == DagsterEventType.STEP_START:
+                    started[event.step_key] = entry.timestamp
                     report(StepProgress(done, total, event.step_key, "started"))
-                elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+                else:
                     done += 1
-                    status = "succeeded" if event.event_type_value == "STEP_SUCCESS" else "failed"
-                    took = record.timestamp - started.get(event.step_key, record.timestamp)
+                    status = "succeeded" if event.event_type == DagsterEventType.STEP_SUCCESS else "failed"
+                    took = entry.timestamp - started.get(event.step_key, entry.timestamp)
                     report(StepProgress(done, total, event.step_key, status, took))
-            seen = len(records)
         if finished:
             return
         stop.wait(0.5)
