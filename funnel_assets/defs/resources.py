@@ -83,6 +83,11 @@ class FunnelResource(dg.ConfigurableResource):
     search_engines: list[str] = ["google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia."]
     product_listings: list[str] = ["producthunt.com", "github.com", "npmjs.com"]
     session_gap_minutes: int = 30
+    # route templates: the paths of your API's OpenAPI document (YAML or JSON), when given
+    openapi_path: str = ""
+    # without one (or for paths it lacks): a position with more distinct literal-looking values than this
+    # under one parent is a parameter
+    route_literal_limit: int = 50
     first_session_hours: int = 24
     horizon_days: int = 90
     transitions: list[Transition] = DEFAULT_TRANSITIONS
@@ -148,6 +153,7 @@ class FunnelResource(dg.ConfigurableResource):
             "search_engines": self.search_engines,
             "product_listings": self.product_listings,
             "session_gap_minutes": self.session_gap_minutes,
+            "route_literal_limit": self.route_literal_limit,
             "first_session_hours": self.first_session_hours,
             "horizon_days": self.horizon_days,
         }

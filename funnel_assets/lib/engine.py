@@ -63,11 +63,14 @@ class Engine:
             )
         )
 
-    def put_frame(self, table: str, frame: pd.DataFrame) -> None:
-        """Replace `table` with the rows of a small frame (configuration, identity)."""
+    def put_frame(self, table: str, frame: pd.DataFrame, temporary: bool = False) -> None:
+        """Replace `table` with the rows of a small frame (configuration, identity).
+
+        `temporary`: the table lives only as long as this connection (values that must not be stored)."""
         self.con.register("_incoming_frame", frame)
+        kind = "temp table" if temporary else "table"
         try:
-            self.con.execute(f'create or replace table "{table}" as select * from _incoming_frame')
+            self.con.execute(f'create or replace {kind} "{table}" as select * from _incoming_frame')
         finally:
             self.con.unregister("_incoming_frame")
 

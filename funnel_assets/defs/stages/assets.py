@@ -12,6 +12,7 @@ from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.engine import Engine
 from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
+from funnel_assets.lib.routes import openapi_paths, template_segments
 
 SQL = Path(__file__).parent / "sql"
 
@@ -59,8 +60,16 @@ STAGE_LINEAGE = {
 
 
 
+def _register_route_templates(engine: Engine, funnel: FunnelResource) -> None:
+    """The API's own route templates (an OpenAPI document), when configured; none otherwise."""
+    templates = openapi_paths(Path(funnel.openapi_path)) if funnel.openapi_path else []
+    engine.put_frame("_route_templates", template_segments(templates), temporary=True)
+
+
 def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end) -> None:
-    """Classify each distinct user agent once, in Python, rather than every request."""
+    """Classify each distinct user agent once, in Python, rather than every request.
+
+    A temporary table: user agents are free text, kept in the raw layer only."""
     agents = engine.frame(
         "select distinct user_agent from raw_gateway_requests "
         "where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date) "
@@ -78,6 +87,7 @@ def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end)
                 "client_name": pd.Series([n for _, n in classes], dtype="string"),
             }
         ),
+        temporary=True,
     )
 
 
@@ -103,6 +113,7 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     start, end = partition_bounds(context)
     with funnel.engine() as engine:
         _register_client_classes(engine, funnel, start, end)
+        _register_route_templates(engine, funnel)
         result = materialize_sql(
             context, engine, "developer_events", SQL / "developer_events.sql", funnel.rule_params(), "event_week"
         )
