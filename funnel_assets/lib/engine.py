@@ -16,6 +16,8 @@ from typing import Any, Iterator
 import duckdb
 import pandas as pd
 
+from funnel_assets.lib.scrub import scrub_macros
+
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
@@ -124,7 +126,7 @@ def connect(
     threads: int = 2,
     read_only: bool = False,
 ) -> Iterator[Engine]:
-    """Open the warehouse file, install the `pseudo()` macro, close when done."""
+    """Open the warehouse file, install the `pseudo()` and `scrub()` macros, close when done."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         str(path),
@@ -142,6 +144,9 @@ def connect(
             "left(sha256(getvariable('pseudonym_key') || ':' || "
             "sha256(getvariable('pseudonym_key') || ':' || cast(v as varchar))), 20) end"
         )
+        # Free text leaving the raw layer loses e-mail addresses, tokens and key-like secrets (lib/scrub.py).
+        for macro in scrub_macros():
+            con.execute(macro)
         yield Engine(con)
     finally:
         con.close()

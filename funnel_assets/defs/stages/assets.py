@@ -120,7 +120,7 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
         unattributed = engine.scalar(
             "select count(*) from raw_gateway_requests r "
             "where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date) "
-            "and not exists (select 1 from developer_events e where e.event_id = r.request_id "
+            "and not exists (select 1 from developer_events e where e.event_id = scrub_id(r.request_id) "
             "and e.event_week = r._event_week and e.source = 'gateway')",
             {"week_start": start, "week_end": end},
         )

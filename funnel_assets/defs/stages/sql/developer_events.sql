@@ -1,4 +1,5 @@
--- one row per attributed event (auth, key, API request, analytics, e-mail, ticket), partitioned by event week
+-- one row per attributed event (auth, key, API request, analytics, e-mail, ticket), partitioned by event week;
+-- free text copied from raw goes through scrub() (lib/scrub.py): no e-mail address, token or secret leaves raw
 with signups as (
 
     select * from raw_auth_users
@@ -180,7 +181,7 @@ attributed_requests as (
 request_events as (
 
     select
-        r.request_id as event_id,
+        scrub_id(r.request_id) as event_id,
         r.timestamp as event_time,
         'gateway' as source,
         'api_request' as event_type,
@@ -189,11 +190,11 @@ request_events as (
         r.key_pid,
         r.key_mode,
         upper(r.method) as method,
-        r.route,
-        upper(r.method) || ' ' || r.route as endpoint,
+        scrub(r.route) as route,
+        upper(r.method) || ' ' || scrub(r.route) as endpoint,
         r.status,
         coalesce(c.client_kind, 'unknown') as client_kind,
-        coalesce(c.client_name, 'unknown') as client_name,
+        coalesce(scrub(c.client_name), 'unknown') as client_name,
         null as page_path,
         null as channel,
         null as event_name,
@@ -224,7 +225,7 @@ analytics_attributed as (
 analytics_events as (
 
     select
-        message_id as event_id,
+        scrub_id(message_id) as event_id,
         -- the client's clock corrected by the collector's (Segment's rule), see raw ingestion
         corrected_timestamp as event_time,
         'analytics' as source,
@@ -239,7 +240,7 @@ analytics_events as (
         null as status,
         null as client_kind,
         null as client_name,
-        split_part(raw_path, '?', 1) as page_path,
+        scrub(split_part(raw_path, '?', 1)) as page_path,
         case
             when type <> 'page' then null
             when utm_medium in (select unnest(cast($paid_utm_mediums as varchar[]))) then 'paid'
@@ -247,8 +248,8 @@ analytics_events as (
             when len(list_filter(cast($product_listings as varchar[]), lambda d: referrer_host = d or ends_with(referrer_host, '.' || d))) > 0 then 'product_listing'
             else 'other'
         end as channel,
-        event as event_name,
-        properties ->> 'environment' as environment,
+        scrub(event) as event_name,
+        scrub(properties ->> 'environment') as environment,
         null as campaign,
         _source_file,
         _source_line,
@@ -301,7 +302,7 @@ key_events as (
 email_events as (
 
     select
-        e.event_id,
+        scrub_id(e.event_id) as event_id,
         e.timestamp as event_time,
         'email' as source,
         'email_' || e.event as event_type,
@@ -310,7 +311,7 @@ email_events as (
         null as key_pid, null as key_mode, null as method, null as route, null as endpoint, null as status,
         null as client_kind, null as client_name, null as page_path, null as channel, null as event_name,
         null as environment,
-        e.campaign,
+        scrub(e.campaign) as campaign,
         e._source_file,
         e._source_line,
         e._event_week
@@ -322,7 +323,7 @@ email_events as (
 ticket_events as (
 
     select
-        t.ticket_id as event_id,
+        scrub_id(t.ticket_id) as event_id,
         t.created_at as event_time,
         'support' as source,
         'support_ticket' as event_type,
