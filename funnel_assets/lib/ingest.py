@@ -34,6 +34,7 @@ files, values are always bound parameters.
 
 from __future__ import annotations
 
+import codecs
 import zlib
 from dataclasses import dataclass
 from datetime import date
@@ -285,13 +286,14 @@ def _decompressed(path: Path) -> tuple[bytes, str | None]:
 def read_leniently(path: Path) -> tuple[list[str | None], list[str | None]]:
     """Every line of a file DuckDB cannot read, and for each the reason it is unreadable (or None).
 
-    Invalid UTF-8 keeps the line's text with the bad bytes escaped. A gzip
+    A UTF-8 byte order mark at the start is dropped. Invalid UTF-8 keeps the line's text with the bad bytes escaped. A gzip
     stream that ends early gives the lines before the break, then one line
     for the remainder (the partial text, perhaps empty) carrying the reason,
     so the truncation is counted and quarantined like any bad line.
     """
     data, broken = _decompressed(path)
-    pieces = data.split(b"\n")
+    # a UTF-8 byte order mark is no part of the first line (DuckDB's reader drops it too)
+    pieces = data.removeprefix(codecs.BOM_UTF8).split(b"\n")
     if not broken and pieces and pieces[-1] == b"":
         pieces.pop()  # the newline that ends the last line
     lines: list[str | None] = []
