@@ -28,6 +28,7 @@ SMALL = {"developers": 250, "weeks": 3, "seed": 11, "requests": 8000,
 # fault -> the checks meant to catch it (the source whose count each reports)
 CAUGHT_BY = {
     "future_events": {"raw_gateway_requests_has_no_events_in_the_future": "gateway_requests"},
+    "past_events": {"raw_auth_users_has_no_events_before_their_day": "auth_users"},
     "client_clock_skew": {"raw_analytics_events_has_consistent_client_clocks": "analytics_events"},
     "call_before_key": {"raw_gateway_requests_has_no_calls_before_their_key_was_created": "gateway_requests"},
     "key_before_user": {"raw_api_keys_has_no_keys_created_before_their_user": "api_keys"},

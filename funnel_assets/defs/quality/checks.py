@@ -1,7 +1,7 @@
 """Cross-source data-quality checks: each its own step, after the assets it reads.
 
 The single-source checks (reconciliation, contract and drift, duplicates,
-unreadable lines, future events, client clocks, completeness, volume,
+unreadable lines, events after or before their day, client clocks, completeness, volume,
 freshness) are evaluated by the raw assets themselves while they hold the
 week's data (defs/ingest/assets.py); these read other assets too: the other
 raw source a cause lives in, or the identity map.

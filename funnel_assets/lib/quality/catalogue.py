@@ -56,6 +56,10 @@ def raw_checks(source: str) -> list[Check]:
         Check(f"{table}_has_no_events_in_the_future", table, "future", True, "lines",
               f"Clock skew: no {contract.time_field} later than the end of its landing file's day (the data's "
               f"as-of for that line) plus a tolerance."),
+        Check(f"{table}_has_no_events_before_their_day", table, "past", True, "lines",
+              f"Clock skew: no {contract.time_field} earlier than the start of its landing file's day minus a "
+              f"tolerance (a sign-up dated 1900 in a 2025 day file), which would drop its row out of every "
+              f"window downstream."),
         Check(f"{table}_has_unique_{_plural_key(source)}", table, "duplicates", False, "lines",
               f"Duplicates: no line repeats the {key} of an earlier line, in this week or an earlier week (a "
               f"re-sent file). Repeats are quarantined as duplicates and the first occurrence kept."),

@@ -73,7 +73,10 @@ def evaluate_raw_checks(engine: Engine, scope: RawScope, thresholds: RawThreshol
     evaluators = {
         "reconciliation": lambda c: _reconciliation(c, counts),
         "contract": lambda c: _contract(engine, c, scope, counts, thresholds),
-        "future": lambda c: _future(engine, c, scope, thresholds),
+        "future": lambda c: _outside_day(engine, c, scope, "future_events.sql", thresholds.max_future_events,
+                                         thresholds.future_tolerance_minutes),
+        "past": lambda c: _outside_day(engine, c, scope, "past_events.sql", thresholds.max_past_events,
+                                       thresholds.past_tolerance_minutes),
         "duplicates": lambda c: _duplicates(engine, c, scope, counts, thresholds.max_duplicate_lines),
         "unreadable": lambda c: _quarantined(engine, c, scope, counts, "unreadable", "unreadable",
                                              thresholds.max_unreadable_lines),
@@ -113,9 +116,12 @@ def _create_checked_view(engine: Engine, contracts: SourceContracts) -> None:
 
     key = "{" + ", ".join(f"'{k}': {q(k)}" for k in contracts.unique_key) + "}"
     clocks = ", sent_at, received_at" if contracts.corrects_client_clock else ""
+    # the time once a client's clock is corrected (Segment's rule), for sources that correct it
+    corrected = q(CORRECTED_TIMESTAMP if contracts.corrects_client_clock else contracts.time_field)
     engine.con.execute(
         f"create or replace temp view _checked as select _event_week as week, _source_file as file, "
-        f"_source_line as line, {q(contracts.time_field)} as event_time, {key} as unique_key, "
+        f"_source_line as line, {q(contracts.time_field)} as event_time, {corrected} as corrected_time, "
+        f"{key} as unique_key, "
         f"_extra_fields as extra_fields, _contract_version as version{clocks} from {q('raw_' + contracts.source)}"
     )
 
@@ -186,17 +192,18 @@ def _drift_summary(overall: pd.DataFrame, renames: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def _future(engine: Engine, check: Check, scope: RawScope, t: RawThresholds) -> Outcome:
-    tolerance = t.future_tolerance_minutes * 60
+def _outside_day(engine: Engine, check: Check, scope: RawScope, sql_file: str, threshold: int,
+                 tolerance_minutes: float) -> Outcome:
+    """Lines whose own time falls outside their landing file's day (after it, or before it) by more than a tolerance."""
     failing, sample = failing_rows(
-        engine, read_sql(SQL / "future_events.sql"), {**scope.params, "tolerance_seconds": tolerance}
+        engine, read_sql(SQL / sql_file), {**scope.params, "tolerance_seconds": tolerance_minutes * 60}
     )
     weeks = [
-        WeekFigure(w, failing.get(w, 0), t.max_future_events, failing_rows=failing.get(w, 0), sample=sample.get(w, []))
+        WeekFigure(w, failing.get(w, 0), threshold, failing_rows=failing.get(w, 0), sample=sample.get(w, []))
         for w in scope.weeks
     ]
-    return Outcome(check, MAX, weeks, {"tolerance_minutes": t.future_tolerance_minutes,
-                                       "as_of": "the end of each line's landing file day (UTC)"})
+    return Outcome(check, MAX, weeks, {"tolerance_minutes": tolerance_minutes,
+                                       "landing_day": "the UTC day the line's landing file is named after"})
 
 
 def _quarantined(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFrame, column: str, kind: str,
