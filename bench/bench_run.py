@@ -72,7 +72,8 @@ def bench(requests: int, workdir: Path, seed: int) -> dict:
         leftover.unlink(missing_ok=True)
     env = {**os.environ, "DAGSTER_HOME": str(workdir / "dagster_home")}
     pipeline_s, pipeline_mb, output = timed(
-        [sys.executable, "-m", "funnel_assets.cli", "run", "--data", str(data), "--warehouse", str(warehouse)], env
+        [sys.executable, "-m", "funnel_assets.cli", "run", "--data", str(data), "--warehouse", str(warehouse),
+         "--demo-data"], env
     )
     floor_s, floor_mb, _ = timed([sys.executable, "-c", FLOOR, str(HERE / "floor.sql"), str(data / "landing")])
     return {

@@ -7,7 +7,8 @@ import json
 import os
 import sys
 import time
-from datetime import date
+import traceback
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 LOCAL = Path(".funnel")
@@ -31,17 +32,31 @@ def _instance():
 
 
 def _resource(args: argparse.Namespace, data_dir: Path):
+    import pydantic
     import yaml
 
-    from funnel_assets.defs.resources import FunnelResource
+    from funnel_assets.defs.resources import FunnelResource, settings_from
 
     settings = {}
     if getattr(args, "config", None):
-        settings = yaml.safe_load(Path(args.config).read_text()) or {}
+        try:
+            document = yaml.safe_load(Path(args.config).read_text())
+        except yaml.YAMLError as error:
+            raise ValueError(f"{args.config}: not valid YAML ({' '.join(str(error).split())})") from None
+        settings = settings_from(document, args.config)
     settings.update(data_dir=str(data_dir), warehouse_path=str(args.warehouse))
     if getattr(args, "identity_db", None):
         settings["identity_db_url"] = args.identity_db
-    return FunnelResource(**settings)
+    if getattr(args, "demo_data", False):
+        settings["allow_demo_key"] = True
+    try:
+        resource = FunnelResource(**settings)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{args.config or 'settings'}: {where}: {first['msg']}") from None
+    resource.refuse_demo_key()
+    return resource
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -289,6 +304,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
     if data_dir.exists():
         shutil.rmtree(data_dir)
+    args.demo_data = True  # simulated data: the published demo key is fine
     generate_args = argparse.Namespace(
         out=str(data_dir), developers=args.developers, weeks=args.weeks, start=args.start, seed=args.seed,
         requests=args.requests, inject="",
@@ -328,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def warehouse_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), help="DuckDB warehouse file (default: %(default)s)")
+
+    def demo_data_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--demo-data", action="store_true",
+                       help="the data is a demo: allow the published pseudonym key (never for real data)")
 
     def generate_options(p: argparse.ArgumentParser, developers: int) -> None:
         p.add_argument("--developers", type=int, default=developers, help="developers to simulate (default: %(default)s)")
@@ -373,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", default=None,
         help="YAML file of FunnelResource settings (windows, events, SDK patterns, vendor_sources to convert first)",
     )
+    demo_data_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="re-materialise a range of signup weeks (and the event weeks they read)")
@@ -382,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse_option(p)
     p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
     p.add_argument("--config", default=None, help="YAML file of FunnelResource settings")
+    demo_data_option(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("show", help="print a mart or table")
@@ -409,7 +431,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as error:  # a bug or an unforeseen input: one line here, the traceback in the log
+        log = _error_log()
+        with log.open("a") as handle:
+            handle.write(f"--- {datetime.now(timezone.utc).isoformat()} funnel {' '.join(argv or sys.argv[1:])}\n")
+            handle.write(traceback.format_exc())
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"error: {type(error).__name__}: {message} (traceback in {log})", file=sys.stderr)
+        return 1
+
+
+def _error_log() -> Path:
+    """Where tracebacks go: beside the Dagster instance, so one folder holds a run's records."""
+    home = Path(os.environ.get("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
+    home.mkdir(parents=True, exist_ok=True)
+    return home / "funnel-errors.log"
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from funnel_assets_tests.test_known_answers import call, key, user
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("FUNNEL_PSEUDONYM_KEY", "a-key-of-the-cli-tests")
     data = tmp_path / "data"
     write_landing(
         data,

@@ -141,3 +141,30 @@ def test_the_scrubber_keeps_words_and_replaces_secrets(text, scrubbed, tmp_path)
         assert engine.scalar("select scrub($t)", {"t": text}) == scrubbed
         assert engine.scalar("select scrub_id($t)", {"t": "req_42"}) == "req_42"
         assert engine.scalar("select scrub_id($t) = pseudo($t)", {"t": f"req_{EMAIL}"})
+
+
+def test_rotating_the_key_replaces_every_pseudonym(tmp_path, definitions, monkeypatch):
+    from funnel_assets_tests.test_known_answers import call, key, user
+
+    monkeypatch.delenv("FUNNEL_PSEUDONYM_KEY", raising=False)
+    data = tmp_path / "data"
+    write_landing(data, {
+        "auth_users": [user("u1", 0), user("u2", 1)],
+        "api_keys": [key("k1", "u1", 0, minutes=1), key("k2", "u2", 1, minutes=1)],
+        "gateway_requests": [call("k1", at(minutes=4)), call("k2", at(days=1, hours=1))],
+    })
+
+    def run_with(secret: str) -> set[str]:
+        resource = FunnelResource(data_dir=str(data), warehouse_path=str(tmp_path / "w.duckdb"), pseudonym_key=secret)
+        assert run_everything(definitions, resource, data, dg.DagsterInstance.ephemeral()).success
+        with connect(tmp_path / "w.duckdb", secret) as engine:
+            return set(engine.frame("select pseudo(unnest(['u1', 'u2', 'k1', 'k2'])) as p").p)
+
+    old = run_with("the-old-secret")
+    new = run_with("the-new-secret")
+    assert not old & new
+    tables = _tables(FunnelResource(warehouse_path=str(tmp_path / "w.duckdb")))
+    past_raw = "\n".join(text for name, text in tables.items() if not name.startswith("raw_"))
+    store = (tmp_path / "identity.sqlite").read_bytes().decode("utf-8", "replace")
+    assert all(p in past_raw for p in new) and all(p in store for p in new if p)
+    assert [p for p in old if p in past_raw or p in store] == []

@@ -8,6 +8,7 @@ a run starts, never at import).
 
 from __future__ import annotations
 
+import difflib
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,13 +66,18 @@ class VendorSource(dg.Config):
     options: dict[str, Any] = {}  # the format's options (key_map, log_format, campaign_field, ...)
 
 
+# Published with the code, so pseudonyms made with it can be recomputed by anyone: for demo data only.
+DEMO_PSEUDONYM_KEY = "funnel-assets-demo-key"
+
+
 class FunnelResource(dg.ConfigurableResource):
     """Where the data lives, where results go, and how the funnel is defined."""
 
     data_dir: str = ".funnel/data"
     warehouse_path: str = ".funnel/warehouse.duckdb"
     identity_db_url: str = ""  # empty: a SQLite file beside the warehouse
-    pseudonym_key: str = "funnel-assets-demo-key"  # set your own secret in production
+    pseudonym_key: str = DEMO_PSEUDONYM_KEY  # set your own secret (FUNNEL_PSEUDONYM_KEY) for real data
+    allow_demo_key: bool = False  # the data is a demo: `funnel run` may use the published demo key
     memory_limit: str = "1536MB"
     threads: int = 2
 
@@ -128,10 +134,22 @@ class FunnelResource(dg.ConfigurableResource):
     def transition_rules(self) -> list[Transition]:
         return [Transition.model_validate(t) if isinstance(t, dict) else t for t in self.transitions]
 
+    @property
+    def pseudonym_secret(self) -> str:
+        return os.environ.get("FUNNEL_PSEUDONYM_KEY", self.pseudonym_key)
+
+    def refuse_demo_key(self) -> None:
+        """Real data needs a key of its own: with the published one, anyone holding the identity store
+        recomputes a pseudonym from a guessed e-mail address."""
+        if self.pseudonym_secret == DEMO_PSEUDONYM_KEY and not self.allow_demo_key:
+            raise ValueError(
+                "the pseudonym key is the published demo key: set FUNNEL_PSEUDONYM_KEY (or pseudonym_key in "
+                "--config) to a secret of your own, or pass --demo-data (allow_demo_key: true) for demo data"
+            )
+
     @contextmanager
     def engine(self) -> Iterator[Engine]:
-        key = os.environ.get("FUNNEL_PSEUDONYM_KEY", self.pseudonym_key)
-        with connect(self.warehouse, key, self.memory_limit, self.threads) as engine:
+        with connect(self.warehouse, self.pseudonym_secret, self.memory_limit, self.threads) as engine:
             yield engine
 
     @contextmanager
@@ -160,3 +178,20 @@ class FunnelResource(dg.ConfigurableResource):
 
 
 defs = dg.Definitions(resources={"funnel": FunnelResource()})
+
+
+def settings_from(document: object, source: str) -> dict[str, Any]:
+    """The FunnelResource settings of a configuration document (parsed YAML), refusing what it would not read.
+
+    An unknown key is an error naming the nearest valid one (`milestone_evnt` -> `milestone_event`)."""
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ValueError(f"{source}: expected a mapping of settings (name: value), not a YAML {type(document).__name__}")
+    known = sorted(FunnelResource.model_fields)
+    for name in document:
+        if name not in known:
+            nearest = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else f"; known settings: {', '.join(known)}"
+            raise ValueError(f"{source}: unknown setting {name!r}{hint}")
+    return dict(document)
