@@ -108,7 +108,8 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     (attributed through the key that was valid at the time, path mapped to its
     route template, user agent classified), analytics events (anonymous ids
     stitched to users), e-mail events and tickets (joined by hashed e-mail).
-    Ids are pseudonymous; requests on keys no user held at the time are left out.
+    Ids are pseudonymous and free text is scrubbed of e-mail addresses, tokens
+    and secrets (lib/scrub.py); requests on keys no user held at the time are left out.
     """
     start, end = partition_bounds(context)
     with funnel.engine() as engine:
