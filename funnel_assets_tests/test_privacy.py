@@ -48,6 +48,8 @@ def _records() -> dict[str, list[dict]]:
             {"request_id": "req_3", "timestamp": at(minutes=4), "key_id": STRIPE_KEY, "method": "GET",
              "path": f"/v1/keys/{STRIPE_KEY}/{AWS_KEY}/{RANDOM_TOKEN}/{BEARER}", "status": 401,
              "user_agent": f"acme-{EMAIL}/1.0"},
+            {"request_id": "req_4", "timestamp": at(minutes=5), "key_id": STRIPE_KEY, "method": f"PATCH {TEXT}",
+             "path": "/v1/customers", "status": 200},
         ],
         "analytics_events": [
             {"message_id": f"msg_{EMAIL}", "type": "page", "timestamp": at(hours=-1), "anonymous_id": EMAIL,
