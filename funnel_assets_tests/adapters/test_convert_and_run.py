@@ -732,7 +732,8 @@ def activity(tmp_path_factory, definitions):
 
     configured = root / "configured"
     config_file = root / "funnel.yaml"
-    config_file.write_text(yaml.safe_dump(config))
+    # the same (demo) pseudonym key as the Pipeline runs, so the marts compare
+    config_file.write_text(yaml.safe_dump({**config, "allow_demo_key": True}))
     run = ["run", "--data", str(configured / "data"), "--warehouse", str(configured / "warehouse.duckdb"), "--config", str(config_file)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
