@@ -249,22 +249,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         con.close()
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=names)
-    if args.format == "json":
-        print(json.dumps(rows, indent=2, default=_json_value))
-    elif args.format == "csv":
-        print(frame.to_csv(index=False), end="")
-    else:
-        with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 50):
-            print(frame.to_string(index=False))
+    from funnel_assets.lib.tables import in_funnel_order, render, without_empty_cohorts
+
+    frame = in_funnel_order(pd.DataFrame(rows, columns=names))
+    if not args.all_cohorts:
+        frame = without_empty_cohorts(frame)
+    if args.limit is not None:
+        frame = frame.head(args.limit)
+    print(render(frame, args.format), end="" if args.format == "csv" else "\n")
     return 0
-
-
-def _json_value(value):
-    """Dates and times as ISO-8601; decimals as numbers."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return float(value) if hasattr(value, "as_integer_ratio") else str(value)
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -300,7 +293,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if status:
         return status
     print()
-    cmd_show(argparse.Namespace(warehouse=args.warehouse, asset="mart_production_rate", cohort=None, format="table"))
+    cmd_show(argparse.Namespace(
+        warehouse=args.warehouse, asset="mart_production_rate", cohort=None, format="table", limit=None,
+        all_cohorts=False,
+    ))
     home = os.environ["DAGSTER_HOME"]
     print(
         f"""
@@ -389,7 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse_option(p)
     p.add_argument("--cohort", default=None, help="only this week (its Monday, YYYY-MM-DD)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--limit", type=int, default=None, help="print at most this many rows")
+    p.add_argument("--all-cohorts", action="store_true", help="include cohorts in which nobody is counted")
     p.set_defaults(func=cmd_show)
+
+    from funnel_assets.cli_trace import add_commands
+
+    add_commands(sub, warehouse_option)
 
     p = sub.add_parser("checks", help="latest result of every data-quality check")
     p.add_argument("--format", choices=["table", "json"], default="table")
