@@ -180,3 +180,30 @@ def add_commands(sub, warehouse_option) -> None:
     p.add_argument("--config", default=None, help="YAML file of FunnelResource settings (the funnel's rules)")
     warehouse_option(p)
     p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser("report", help="one self-contained HTML report with the funnel's charts (opens offline)")
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.add_argument("--config", default=None, help="YAML file of FunnelResource settings")
+    warehouse_option(p)
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from funnel_assets.cli import _instance
+    from funnel_assets.lib.check_results import latest_check_results
+    from funnel_assets.lib.report import write_report
+
+    warehouse = Path(args.warehouse)
+    if not warehouse.exists():
+        print(f"no warehouse at {warehouse}: run `funnel run --data DIR` first", file=sys.stderr)
+        return 2
+    funnel = _resource(args)
+    out = Path(args.out)
+    try:
+        with funnel.engine() as engine:
+            charts = write_report(engine, out, latest_check_results(_instance()), warehouse)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {len(charts)} charts, opens offline)")
+    return 0

@@ -36,6 +36,11 @@ EXPECTED["mart_bottleneck"] = ("marts", ["mart_stage_conversion"], "weekly")
 # read mart_stage_conversion's members (developers and visitors), not its table
 EXPECTED["mart_dropoffs"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
 EXPECTED["mart_time_to_convert"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
+# the HTML report reads the marts it draws, over every week at once
+EXPECTED["funnel_report"] = ("reports", sorted([
+    "mart_bottleneck", "mart_dropoffs", "mart_first_day_errors", "mart_production_rate", "mart_sdk_usage",
+    "mart_stage_conversion", "mart_time_to_convert", "mart_ttfac_by_cohort",
+]), None)
 
 
 def test_asset_graph_is_pinned(definitions):
