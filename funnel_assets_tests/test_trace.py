@@ -8,12 +8,14 @@ its plain-Python oracle of DESIGN.md's stage definitions.
 import gzip
 import json
 import random
+import re
 from datetime import timedelta
 
 import pytest
 
 from funnel_assets.cli import main
 from funnel_assets.lib.cells import STAGES
+from funnel_assets.lib.tables import human_duration
 from funnel_assets_tests.conftest import Pipeline
 from funnel_assets_tests.test_independent_data import oracle, other_generator, write_odd_landing
 
@@ -207,3 +209,32 @@ def test_trace_refuses_a_cell_it_cannot_name(traced, capsys):
     with pytest.raises(SystemExit):
         main(["trace", "mart_ttfac_by_cohort", "--cohort", "2025-06-04", *w])
     assert "Monday" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seconds, shown", [(45, "45 s"), (600, "10m"), (2 * 3600 + 13 * 60, "2h 13m"),
+                                            (3.4 * 86400, "3.4 d"), (None, "")])
+def test_durations_read_in_human_units(seconds, shown):
+    assert human_duration(seconds) == shown
+
+
+def test_show_reads_like_a_funnel(traced, capsys):
+    pipeline, people = traced
+    w = ["--warehouse", pipeline.resource.warehouse_path]
+    week = str(min(p["week"] for p in people))
+    assert main(["show", "mart_stage_conversion", "--cohort", week, *w]) == 0
+    table = capsys.readouterr().out.splitlines()
+    stages = [line.split()[1] for line in table[1:]]
+    assert stages == sorted(stages, key=STAGES.index)  # funnel order, not alphabetical
+    assert stages[0] == "intent" and all("%" in line for line in table[1:] if " True " in line)
+    assert main(["show", "mart_ttfac_by_cohort", "--cohort", week, *w]) == 0
+    assert re.search(r"\d+h \d\dm|\d\.\d d", capsys.readouterr().out)  # durations, not seconds
+
+    assert main(["show", "mart_stage_conversion", "--format", "json", "--limit", "4", *w]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
+    assert main(["show", "mart_stage_conversion", "--format", "json", *w]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert main(["show", "mart_stage_conversion", "--format", "json", "--all-cohorts", *w]) == 0
+    everything = json.loads(capsys.readouterr().out)
+    counted = {r["cohort_week"] for r in everything if r["entered"] > 0}
+    assert {r["cohort_week"] for r in shown} == counted < {r["cohort_week"] for r in everything}
+    assert shown[0]["rate"] is None or isinstance(shown[0]["rate"], float)  # json keeps numbers, not "27.3%"
