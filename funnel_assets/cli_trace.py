@@ -40,6 +40,13 @@ def _cohort(text: str) -> date:
     return week
 
 
+def _missing_warehouse(args: argparse.Namespace) -> bool:
+    if Path(args.warehouse).exists():
+        return False
+    print(f"no warehouse at {args.warehouse}: run `funnel run --data DIR` first", file=sys.stderr)
+    return True
+
+
 def _resource(args: argparse.Namespace):
     from funnel_assets.cli import DEFAULT_DATA, _resource
 
@@ -74,7 +81,7 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def _print_developers(frame, fmt: str, header: str) -> None:
-    from funnel_assets.lib.cells import STAGES
+    from funnel_assets.lib.stage_names import STAGES
     from funnel_assets.lib.tables import render
 
     if fmt != "table":
@@ -97,10 +104,9 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from funnel_assets.lib.cells import CELLS, stage_transitions
     from funnel_assets.lib.trace import audit, timeline, trace_cell
 
-    warehouse = Path(args.warehouse)
-    if not warehouse.exists():
-        print(f"no warehouse at {warehouse}: run `funnel run --data DIR` first", file=sys.stderr)
+    if _missing_warehouse(args):
         return 2
+    warehouse = Path(args.warehouse)
     funnel = _resource(args)
     if args.developer:
         with funnel.engine() as engine:
@@ -193,10 +199,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from funnel_assets.lib.check_results import latest_check_results
     from funnel_assets.lib.report import write_report
 
-    warehouse = Path(args.warehouse)
-    if not warehouse.exists():
-        print(f"no warehouse at {warehouse}: run `funnel run --data DIR` first", file=sys.stderr)
+    if _missing_warehouse(args):
         return 2
+    warehouse = Path(args.warehouse)
     funnel = _resource(args)
     out = Path(args.out)
     try:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnel_assets.lib.cells import STAGES
+from funnel_assets.lib.stage_names import STAGES
 from funnel_assets.lib.simulator import generate
 from funnel_assets.lib.simulator.summary import TRANSITIONS
 from funnel_assets_tests.conftest import Pipeline

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from funnel_assets.cli import main
-from funnel_assets.lib.cells import STAGES
+from funnel_assets.lib.stage_names import STAGES
 from funnel_assets.lib.tables import human_duration
 from funnel_assets_tests.conftest import Pipeline
 from funnel_assets_tests.test_independent_data import oracle, other_generator, write_odd_landing

@@ -19,16 +19,6 @@ from funnel_assets.lib.engine import Engine, read_sql
 
 MARTS_SQL = Path(__file__).resolve().parents[1] / "defs" / "marts" / "sql"
 
-# The funnel's stages in funnel order: developer_stages has `<stage>_at` and `<stage>_event_id` for each.
-STAGES = (
-    "intent",
-    "account_created",
-    "credential_provisioned",
-    "first_api_call",
-    "first_integration_milestone",
-    "active_integration",
-    "production_deployment",
-)
 
 ENTERED_CONVERTED_DROPPED = {"entered": "true", "converted": "converted", "dropped": "not converted"}
 

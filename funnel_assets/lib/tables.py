@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from funnel_assets.lib.cells import STAGES
+from funnel_assets.lib.stage_names import STAGES
 
 STAGE_COLUMNS = ("from_stage", "to_stage", "stage", "last_stage_reached")
 # The column saying how many a row counts: a cohort where it is zero everywhere is empty.
@@ -72,7 +72,7 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
             shown[column] = shown[column].map(percent)
         elif _is_duration(column) and pd.api.types.is_numeric_dtype(shown[column]):
             shown[column] = shown[column].map(human_duration)
-    return shown
+    return shown.astype(object).where(shown.notna(), "")
 
 
 def json_value(value):

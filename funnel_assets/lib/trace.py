@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from funnel_assets.lib.cells import STAGES, select_cell, stage_members, week_bounds
+from funnel_assets.lib.cells import select_cell, stage_members, week_bounds
+from funnel_assets.lib.stage_names import STAGES
 from funnel_assets.lib.engine import Engine, read_sql
 
 SQL = Path(__file__).parent / "sql"

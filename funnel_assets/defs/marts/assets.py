@@ -6,7 +6,8 @@ import dagster as dg
 
 from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.cells import STAGES, members_sql, stage_members, stage_transitions
+from funnel_assets.lib.cells import members_sql, stage_members, stage_transitions
+from funnel_assets.lib.stage_names import STAGES
 from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
 

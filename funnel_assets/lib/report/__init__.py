@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from funnel_assets.lib.cells import STAGES
+from funnel_assets.lib.stage_names import STAGES
 from funnel_assets.lib.engine import Engine, read_sql
 
 SQL = Path(__file__).parent / "sql"
