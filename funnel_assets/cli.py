@@ -304,6 +304,8 @@ Where to look:
   marts       funnel show mart_stage_conversion     (also mart_ttfac_by_cohort, mart_sdk_usage,
                                                      mart_first_session_depth, mart_production_rate)
   checks      funnel checks
+  who         funnel trace mart_stage_conversion --cohort WEEK --from account_created --to first_api_call --who dropped
+  pictures    funnel report --out report.html   (also {Path(args.warehouse).parent / 'report.html'}, written by the run)
   warehouse   {args.warehouse}  (a DuckDB file; every table: funnel show TABLE)
   truth       {data_dir / 'truth.json'}  (what the simulator planted and drew)
   the UI      make ui   (= DAGSTER_HOME={home} .venv/bin/dagster dev), then open http://127.0.0.1:3000

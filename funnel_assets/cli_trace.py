@@ -81,6 +81,9 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def _print_developers(frame, fmt: str, header: str) -> None:
+    """json / csv: one row object per developer; table: one block per developer, stages in funnel order."""
+    import pandas as pd
+
     from funnel_assets.lib.stage_names import STAGES
     from funnel_assets.lib.tables import render
 
@@ -88,16 +91,18 @@ def _print_developers(frame, fmt: str, header: str) -> None:
         print(render(frame, fmt), end="" if fmt == "csv" else "\n")
         return
     print(header)
-    for row in frame.itertuples(index=False):
-        who = " ".join(str(getattr(row, c)) for c in ("user_id", "email") if hasattr(row, c))
-        print(f"\n{row.user_pid}  cohort {row.cohort_week}  {who}".rstrip())
+    for row in frame.to_dict("records"):
+        if pd.isna(row["cohort_week"]):  # intent -> account_created counts visitors who never signed up
+            print(f"\n{row['user_pid']}  a visitor without an account")
+            continue
+        contact = " ".join(str(row[c]) for c in ("user_id", "email") if c in row and not pd.isna(row[c]))
+        print(f"\n{row['user_pid']}  cohort {row['cohort_week']}  {contact}".rstrip())
         for stage in STAGES:
-            at = getattr(row, f"{stage}_at")
-            if at is None or at != at:  # not reached (None or NaT)
+            if pd.isna(row[f"{stage}_at"]):
                 continue
-            line = getattr(row, f"{stage}_source_line")
-            source = f"{getattr(row, f'{stage}_source_file')}:{line}" if line == line and line is not None else ""
-            print(f"  {stage:<28} {at:%Y-%m-%d %H:%M:%S}  {source}")
+            line = row[f"{stage}_source_line"]
+            source = "" if pd.isna(line) else f"{row[f'{stage}_source_file']}:{line}"
+            print(f"  {stage:<28} {row[f'{stage}_at']:%Y-%m-%d %H:%M:%S}  {source}")
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
@@ -145,7 +150,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.limit is not None:
         frame = frame.head(args.limit)
     described = ", ".join(f"{k}={v}" for k, v in cell.items())
-    header = f"{total} developers ({args.who}) in {args.mart} cohort {args.cohort}" + (f", {described}" if described else "")
+    header = f"{total} {args.who} in {args.mart} cohort {args.cohort}" + (f", {described}" if described else "")
     if args.limit is not None and total > args.limit:
         header += f"; the first {args.limit} shown"
     _print_developers(frame, args.format, header)
