@@ -1,0 +1,176 @@
+"""State that changes: later records of a user or an API key are newer versions, not duplicates.
+
+Hand-built landing files (and Clerk webhooks) whose answers are known by
+construction: keys revoked after their creation by a new line in the day
+file of the revocation (as a platform appends key events), a user whose org
+changes, and requests made with a key before and after its revocation.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from funnel_assets.lib.adapters import convert_command
+from funnel_assets_tests.conftest import Pipeline
+from funnel_assets_tests.landing import T0, at
+
+
+
+def append(data_dir: Path, source: str, day: str, rows: list[dict]) -> None:
+    """Lines appended to the day file `day` of `source`, whatever the records' own times."""
+    folder = data_dir / "landing" / source
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{day}.jsonl", "a") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+
+
+def day_of(moment: str) -> str:
+    return datetime.fromisoformat(moment).date().isoformat()
+
+
+def user(uid, days, org=None):
+    row = {"user_id": uid, "email": f"{uid}@example.com", "account_type": "organization" if org else "individual",
+           "created_at": at(days=days)}
+    return row | ({"org_id": org} if org else {})
+
+
+def key(kid, uid, days, revoked_days=None, mode="test"):
+    row = {"key_id": kid, "user_id": uid, "mode": mode, "created_at": at(days=days)}
+    return row | ({"revoked_at": at(days=revoked_days)} if revoked_days is not None else {})
+
+
+def call(rid, kid, when):
+    return {"request_id": rid, "timestamp": when, "key_id": kid, "method": "GET", "path": "/v1/customers",
+            "status": 200, "user_agent": "curl/8.4.0"}
+
+
+def checks(result) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for evaluation in result.get_asset_check_evaluations():
+        found.setdefault(evaluation.check_name, []).append(evaluation)
+    return found
+
+
+def passed(result, name: str) -> bool:
+    evaluations = checks(result)[name]
+    return all(e.passed for e in evaluations)
+
+
+def version_counts(result, source: str) -> tuple[int, int]:
+    """Current and history rows over the weeks of the run (its result without a partition), and per week."""
+    evaluations = checks(result)[f"raw_{source}_reconciles_input_lines"]
+    [overall] = [e for e in evaluations if e.partition is None]
+    weeks = [e for e in evaluations if e.partition is not None]
+    per_week = tuple(sum(e.metadata[name].value for e in weeks) for name in ("current", "history"))
+    totals = tuple(overall.metadata[name].value for name in ("current", "history"))
+    assert per_week == totals
+    return totals
+
+
+def owners(pipeline: Pipeline) -> pd.DataFrame:
+    frame = pipeline.frame("select key_pid, valid_from, valid_to, user_pid, org_pid from identity_key_owners")
+    names = {pid: raw for raw, pid in pipeline.pids(["k_early", "k_later", "k_next_week", "k_kept",
+                                                       "ann", "ben", "org_1", "org_2"]).items()}
+    for column in ("key_pid", "user_pid", "org_pid"):
+        frame[column] = frame[column].map(names)
+    frame = frame.sort_values("key_pid").reset_index(drop=True)
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def ts(value: str) -> pd.Timestamp:
+    return pd.Timestamp(datetime.fromisoformat(value)).tz_convert("UTC")
+
+
+@pytest.fixture(scope="module")
+def revoked_later(tmp_path_factory, definitions):
+    pipeline = Pipeline(definitions, tmp_path_factory.mktemp("revoked_later"))
+    data = pipeline.data_dir
+    append(data, "auth_users", day_of(at(days=0)), [user("ann", 0), user("ben", 0, org="org_1")])
+    # ben moves to another organisation: a new version of his record, landed later in the same day file
+    append(data, "auth_users", day_of(at(days=0)), [user("ben", 0, org="org_2")])
+    append(data, "api_keys", day_of(at(days=0)), [
+        key("k_early", "ann", 0, revoked_days=0.5),  # revoked in its first record
+        key("k_later", "ann", 0),
+        key("k_next_week", "ben", 0.5),
+        key("k_kept", "ben", 0.5),
+    ])
+    # the revocations, three days after creation, as new lines for the same key_id and created_at
+    # in the day file of the revocation: one in the same week, one in the next week
+    later = key("k_later", "ann", 0, revoked_days=3)
+    append(data, "api_keys", day_of(later["revoked_at"]), [later])
+    next_week = key("k_next_week", "ben", 0.5, revoked_days=7.5)
+    append(data, "api_keys", day_of(next_week["revoked_at"]), [next_week])
+    append(data, "gateway_requests", day_of(at(days=1)), [call("r_before", "k_later", at(days=1))])
+    append(data, "gateway_requests", day_of(at(days=3, hours=1)), [call("r_after", "k_later", at(days=3, hours=1))])
+    append(data, "gateway_requests", day_of(at(days=7)), [call("r_nw_before", "k_next_week", at(days=7))])
+    append(data, "gateway_requests", day_of(at(days=8)), [
+        call("r_nw_after", "k_next_week", at(days=8)),
+        call("r_kept", "k_kept", at(days=8)),
+    ])
+    return pipeline, pipeline.run()
+
+
+def test_a_revocation_sent_later_reaches_the_identity_map(revoked_later):
+    pipeline, _ = revoked_later
+    assert owners(pipeline).to_dict("records") == [
+        {"key_pid": "k_early", "valid_from": ts(at()), "valid_to": ts(at(days=0.5)), "user_pid": "ann", "org_pid": None},
+        {"key_pid": "k_kept", "valid_from": ts(at(days=0.5)), "valid_to": None, "user_pid": "ben", "org_pid": None},
+        {"key_pid": "k_later", "valid_from": ts(at()), "valid_to": ts(at(days=3)), "user_pid": "ann", "org_pid": None},
+        {"key_pid": "k_next_week", "valid_from": ts(at(days=0.5)), "valid_to": ts(at(days=7.5)), "user_pid": "ben",
+         "org_pid": None},
+    ]
+
+
+def test_requests_after_a_later_revocation_are_not_attributed_to_the_old_owner(revoked_later):
+    pipeline, _ = revoked_later
+    attributed = pipeline.frame(
+        "select event_id from developer_events where event_type = 'api_request' order by event_id"
+    ).event_id.tolist()
+    assert attributed == ["r_before", "r_kept", "r_nw_before"]
+
+
+def test_later_versions_are_history_not_duplicates(revoked_later):
+    pipeline, result = revoked_later
+    assert pipeline.frame("select count(*) as n from quarantine").n[0] == 0
+    keys = pipeline.frame(
+        "select key_id, _source_file, _source_line, revoked_at, _first_version from raw_api_keys "
+        "where key_id in ('k_later', 'k_next_week') order by key_id, _source_file"
+    )
+    assert keys[["key_id", "_source_file", "_source_line"]].values.tolist() == [
+        ["k_later", "landing/api_keys/2025-03-03.jsonl", 2],
+        ["k_later", "landing/api_keys/2025-03-06.jsonl", 1],
+        ["k_next_week", "landing/api_keys/2025-03-03.jsonl", 3],
+        ["k_next_week", "landing/api_keys/2025-03-10.jsonl", 1],
+    ]
+    assert [None if pd.isna(v) else v for v in keys._first_version] == [
+        None,
+        "landing/api_keys/2025-03-03.jsonl:2",
+        None,
+        "landing/api_keys/2025-03-03.jsonl:3",
+    ]
+    for source in ("api_keys", "auth_users"):
+        assert passed(result, f"raw_{source}_reconciles_input_lines")
+        assert passed(result, f"raw_{source}_has_unique_" + ("key_id_and_created_at_pairs" if source == "api_keys"
+                                                              else "user_ids"))
+    # accepted = current + history: 4 + 2 keys (2 revocations), 2 + 1 users (ben's org change)
+    assert version_counts(result, "api_keys") == (4, 2)
+    assert version_counts(result, "auth_users") == (2, 1)
+
+
+def test_a_user_follows_their_latest_version(revoked_later):
+    pipeline, _ = revoked_later
+    users = pipeline.frame("select user_pid, org_pid, account_type from identity_users order by account_type")
+    names = {pid: raw for raw, pid in pipeline.pids(["ann", "ben", "org_2"]).items()}
+    assert [(names[u], names.get(o), t) for u, o, t in users.itertuples(index=False)] == [
+        ("ann", None, "individual"),
+        ("ben", "org_2", "organization"),
+    ]
+    # one account_created event per user, from their first version
+    signups = pipeline.frame("select count(*) as n from developer_events where event_type = 'account_created'")
+    assert signups.n[0] == 2
