@@ -174,3 +174,84 @@ def test_a_user_follows_their_latest_version(revoked_later):
     # one account_created event per user, from their first version
     signups = pipeline.frame("select count(*) as n from developer_events where event_type = 'account_created'")
     assert signups.n[0] == 2
+
+
+# --- Clerk: the whole User object in every user.* webhook ---------------------------------------
+
+
+def ms(moment: str) -> int:
+    return int(datetime.fromisoformat(moment).timestamp() * 1000)
+
+
+def clerk_event(kind: str, updated: str, keys: list[dict]) -> dict:
+    return {
+        "type": kind,
+        "object": "event",
+        "timestamp": ms(updated) + 250,
+        "data": {
+            "id": "user_2clerk",
+            "created_at": ms(at()),
+            "updated_at": ms(updated),
+            "primary_email_address_id": "idn_1",
+            "email_addresses": [{"id": "idn_1", "email_address": "cleo@example.com"}],
+            "private_metadata": {"api_keys": keys},
+        },
+    }
+
+
+def clerk_key(kid: str, revoked: str | None = None) -> dict:
+    return {"key_id": kid, "mode": "test", "created_at": at(minutes=1)} | ({"revoked_at": revoked} if revoked else {})
+
+
+@pytest.fixture(scope="module")
+def clerk_updates(tmp_path_factory, definitions):
+    pipeline = Pipeline(definitions, tmp_path_factory.mktemp("clerk_updates"))
+    events = [
+        clerk_event("user.created", at(minutes=1), [clerk_key("k_one"), clerk_key("k_two")]),
+        # delivered before the update it follows: converted in the order of updated_at
+        clerk_event("user.updated", at(days=5), [clerk_key("k_one", revoked=at(days=3))]),
+        clerk_event("user.updated", at(days=3), [clerk_key("k_one", revoked=at(days=3)), clerk_key("k_two")]),
+        # a profile change that leaves the keys as they were
+        clerk_event("user.updated", at(days=6), [clerk_key("k_one", revoked=at(days=3))]),
+    ]
+    webhooks = pipeline.root / "clerk_webhooks.jsonl"
+    webhooks.write_text("".join(json.dumps(event) + "\n" for event in events))
+    counts = convert_command("clerk", [webhooks], pipeline.data_dir, {})
+    append(pipeline.data_dir, "gateway_requests", day_of(at(days=1)), [call("c_one_before", "k_one", at(days=1))])
+    append(pipeline.data_dir, "gateway_requests", day_of(at(days=4)), [
+        call("c_one_after", "k_one", at(days=4)),
+        call("c_two_before", "k_two", at(days=4)),
+    ])
+    append(pipeline.data_dir, "gateway_requests", day_of(at(days=5, hours=1)),
+           [call("c_two_after", "k_two", at(days=5, hours=1))])
+    return pipeline, pipeline.run(), counts
+
+
+def test_clerk_keys_revoked_or_deleted_in_later_updates_reach_the_identity_map(clerk_updates):
+    pipeline, _, counts = clerk_updates
+    assert counts == {"files": 1, "auth_users": 4, "api_keys": 7}
+    names = {pid: raw for raw, pid in pipeline.pids(["k_one", "k_two", "user_2clerk"]).items()}
+    rows = pipeline.frame("select key_pid, valid_from, valid_to, user_pid from identity_key_owners order by valid_to")
+    assert [(names[k], f, t, names[u]) for k, f, t, u in rows.itertuples(index=False)] == [
+        ("k_one", ts(at(minutes=1)), ts(at(days=3)), "user_2clerk"),
+        # gone from the key list of the update at day 5: deleted then
+        ("k_two", ts(at(minutes=1)), ts(at(days=5)), "user_2clerk"),
+    ]
+    attributed = pipeline.frame(
+        "select event_id from developer_events where event_type = 'api_request' order by event_id"
+    ).event_id.tolist()
+    assert attributed == ["c_one_before", "c_two_before"]
+    # one key_created event per key, one account_created for the user
+    created = pipeline.frame("select event_type, count(*) as n from developer_events "
+                             "where source = 'auth' group by all order by 1")
+    assert created.values.tolist() == [["account_created", 1], ["key_created", 2]]
+
+
+def test_a_clerk_webhook_stream_reconciles_with_no_duplicates(clerk_updates):
+    pipeline, result, _ = clerk_updates
+    assert pipeline.frame("select count(*) as n from quarantine").n[0] == 0
+    for source, key in (("auth_users", "user_ids"), ("api_keys", "key_id_and_created_at_pairs")):
+        assert passed(result, f"raw_{source}_reconciles_input_lines")
+        assert passed(result, f"raw_{source}_has_unique_{key}")
+    assert version_counts(result, "auth_users") == (1, 3)
+    assert version_counts(result, "api_keys") == (2, 5)
