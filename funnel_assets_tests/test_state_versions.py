@@ -217,6 +217,15 @@ def clerk_updates(tmp_path_factory, definitions):
     webhooks = pipeline.root / "clerk_webhooks.jsonl"
     webhooks.write_text("".join(json.dumps(event) + "\n" for event in events))
     counts = convert_command("clerk", [webhooks], pipeline.data_dir, {})
+    # Zendesk's incremental export: the whole ticket again on each change, the later page first
+    ticket = {"id": 71, "requester_id": 9, "created_at": at(days=2), "subject": "401 on every call", "tags": []}
+    pages = [
+        {"tickets": [ticket | {"updated_at": at(days=4), "tags": ["solved"]}], "users": [{"id": 9, "email": "cleo@example.com"}]},
+        {"tickets": [ticket | {"updated_at": at(days=2)}], "users": [{"id": 9, "email": "cleo@example.com"}]},
+    ]
+    export = pipeline.root / "zendesk_incremental.jsonl"
+    export.write_text("".join(json.dumps(page) + "\n" for page in pages))
+    counts |= {"support_tickets": convert_command("zendesk", [export], pipeline.data_dir, {})["support_tickets"]}
     append(pipeline.data_dir, "gateway_requests", day_of(at(days=1)), [call("c_one_before", "k_one", at(days=1))])
     append(pipeline.data_dir, "gateway_requests", day_of(at(days=4)), [
         call("c_one_after", "k_one", at(days=4)),
@@ -229,7 +238,7 @@ def clerk_updates(tmp_path_factory, definitions):
 
 def test_clerk_keys_revoked_or_deleted_in_later_updates_reach_the_identity_map(clerk_updates):
     pipeline, _, counts = clerk_updates
-    assert counts == {"files": 1, "auth_users": 4, "api_keys": 7}
+    assert counts == {"files": 1, "auth_users": 4, "api_keys": 7, "support_tickets": 2}
     names = {pid: raw for raw, pid in pipeline.pids(["k_one", "k_two", "user_2clerk"]).items()}
     rows = pipeline.frame("select key_pid, valid_from, valid_to, user_pid from identity_key_owners order by valid_to")
     assert [(names[k], f, t, names[u]) for k, f, t, u in rows.itertuples(index=False)] == [
@@ -255,3 +264,16 @@ def test_a_clerk_webhook_stream_reconciles_with_no_duplicates(clerk_updates):
         assert passed(result, f"raw_{source}_has_unique_{key}")
     assert version_counts(result, "auth_users") == (1, 3)
     assert version_counts(result, "api_keys") == (2, 5)
+    assert version_counts(result, "support_tickets") == (1, 1)
+    assert passed(result, "raw_support_tickets_has_unique_ticket_ids")
+
+
+def test_a_zendesk_ticket_updated_later_is_one_ticket_in_its_latest_version(clerk_updates):
+    pipeline, _, _ = clerk_updates
+    tickets = pipeline.frame("select event_time from developer_events where event_type = 'support_ticket'")
+    assert tickets.event_time.tolist() == [ts(at(days=2))]
+    latest = pipeline.frame(
+        "select tags from raw_support_tickets "
+        "qualify row_number() over (order by _version_time desc, _source_file desc, _source_line desc) = 1"
+    )
+    assert json.loads(latest.tags[0]) == ["solved"]

@@ -43,6 +43,7 @@ from funnel_assets.lib.adapters.base import (
     RecordError,
     Rejected,
     from_epoch,
+    in_update_order,
     iso,
     json_object,
     lookup,
@@ -75,23 +76,14 @@ def convert(path: Path, options: dict) -> Iterator[Converted | Rejected]:
     from_id = options.get("created_at_from_id", True)
     # memberships are joined within the file, so the (small) export is read whole first
     reader = read_json if first_char(path) in JSON_START else read_csv
-    items = _in_update_order(list(reader(path, scrub=drop_secrets)))
+    items = in_update_order(list(reader(path, scrub=drop_secrets)), _update_time)
     memberships = _memberships(items)
     keys_seen: dict[str, dict[tuple, dict]] = {}
     return run(path, items, lambda value: _records(value, memberships, org_paths, keys_path, from_id, keys_seen))
 
 
-def _in_update_order(items: list[Item]) -> list[Item]:
-    """The user webhooks moved among their own places into the order of the User's updated_at (stable)."""
-    places = [i for i, item in enumerate(items) if _update_time(item.value) is not None]
-    ordered = sorted((items[i] for i in places), key=lambda item: _update_time(item.value))
-    reordered = list(items)
-    for place, item in zip(places, ordered):
-        reordered[place] = item
-    return reordered
-
-
 def _update_time(value: Any) -> float | None:
+    """A user webhook's User.updated_at (else the envelope's timestamp), epoch milliseconds."""
     if not isinstance(value, dict) or value.get("type") not in USER_EVENTS or not isinstance(value.get("data"), dict):
         return None
     updated = value["data"].get("updated_at", value.get("timestamp"))

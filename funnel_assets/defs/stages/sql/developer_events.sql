@@ -40,6 +40,7 @@ tickets as (
 
     select * from raw_support_tickets
     where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+      and _first_version is null  -- one event per ticket, when it was opened: not each later update
 
 ),
 
