@@ -277,3 +277,70 @@ def test_a_zendesk_ticket_updated_later_is_one_ticket_in_its_latest_version(cler
         "qualify row_number() over (order by _version_time desc, _source_file desc, _source_line desc) = 1"
     )
     assert json.loads(latest.tags[0]) == ["solved"]
+
+
+# --- simulated activity: revocations appended later for 15 keys ---------------------------------
+
+
+def test_fifteen_revocations_appended_later_all_reach_the_identity_map(tmp_path, definitions):
+    from dataclasses import replace
+
+    import duckdb
+
+    from funnel_assets.lib.simulator import DEFAULT_PARAMETERS, generate
+
+    pipeline = Pipeline(definitions, tmp_path)
+    generate(pipeline.data_dir, developers=250, weeks=3, seed=11, requests=8000,
+             params=replace(DEFAULT_PARAMETERS, follow_up_days=49))
+    landing = pipeline.data_dir / "landing"
+    con = duckdb.connect()
+    keys = {
+        record["key_id"]: record
+        for path in sorted((landing / "api_keys").glob("*.jsonl"))
+        for record in map(json.loads, path.read_text().splitlines())
+    }
+    revoked_at_creation = sum("revoked_at" in record for record in keys.values())
+    # keys still in use three days after creation, so that requests follow their revocation
+    later = con.execute(
+        f"""
+        select k.key_id, k.created_at
+        from read_json_auto('{landing}/api_keys/*.jsonl', union_by_name = true) as k
+        join read_json_auto('{landing}/gateway_requests/*.jsonl', union_by_name = true) as r using (key_id)
+        where {'k.revoked_at is null and ' if revoked_at_creation else ''}
+              cast(r.timestamp as timestamptz) > cast(k.created_at as timestamptz) + interval 3 day
+        group by all order by min(r.timestamp), k.key_id limit 15
+        """
+    ).fetchall()
+    assert len(later) == 15 and revoked_at_creation > 0
+    for key_id, _ in later:
+        record = keys[key_id]
+        revoked = datetime.fromisoformat(record["created_at"]) + timedelta(days=3)
+        append(pipeline.data_dir, "api_keys", revoked.date().isoformat(), [record | {"revoked_at": revoked.isoformat()}])
+    result = pipeline.run()
+
+    revoked_issues = pipeline.frame("select count(*) as n from identity_key_owners where valid_to is not null").n[0]
+    assert revoked_issues == revoked_at_creation + 15
+    pids = pipeline.pids([key_id for key_id, _ in later])
+    attributed_after = pipeline.frame(
+        """
+        select count(*) as n
+        from developer_events as e
+        join identity_key_owners as o using (key_pid)
+        where e.event_type = 'api_request' and list_contains(cast($pids as varchar[]), e.key_pid)
+          and e.event_time >= o.valid_to
+        """,
+        {"pids": list(pids.values())},
+    ).n[0]
+    calls_after = pipeline.frame(
+        """
+        select count(*) as n
+        from raw_gateway_requests as r
+        join identity_key_owners as o on o.key_pid = pseudo(r.key_id)
+        where list_contains(cast($pids as varchar[]), o.key_pid) and r.timestamp >= o.valid_to
+        """,
+        {"pids": list(pids.values())},
+    ).n[0]
+    assert calls_after > 0 and attributed_after == 0
+    assert passed(result, "raw_api_keys_reconciles_input_lines")
+    assert passed(result, "raw_api_keys_has_unique_key_id_and_created_at_pairs")
+    assert version_counts(result, "api_keys")[1] == 15
