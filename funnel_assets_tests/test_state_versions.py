@@ -217,6 +217,15 @@ def clerk_updates(tmp_path_factory, definitions):
     webhooks = pipeline.root / "clerk_webhooks.jsonl"
     webhooks.write_text("".join(json.dumps(event) + "\n" for event in events))
     counts = convert_command("clerk", [webhooks], pipeline.data_dir, {})
+    # two monthly Auth0 exports: the second has dora's key revoked and her new organisation, and eve unchanged
+    dora = {"user_id": "auth0|dora", "email": "dora@example.com", "created_at": at(days=1),
+            "app_metadata": {"api_keys": [{"key_id": "k_dora", "mode": "live", "created_at": at(days=1)}]}}
+    eve = {"user_id": "auth0|eve", "email": "eve@example.com", "created_at": at(days=1)}
+    dora_later = dora | {"app_metadata": {"org_id": "org_d", "api_keys": [
+        {"key_id": "k_dora", "mode": "live", "created_at": at(days=1), "revoked_at": at(days=2)}]}}
+    for name, users in (("march.json", [dora, eve]), ("april.json", [dora_later, eve])):
+        (pipeline.root / name).write_text("".join(json.dumps(u) + "\n" for u in users))
+        convert_command("auth0", [pipeline.root / name], pipeline.data_dir, {})
     # Zendesk's incremental export: the whole ticket again on each change, the later page first
     ticket = {"id": 71, "requester_id": 9, "created_at": at(days=2), "subject": "401 on every call", "tags": []}
     pages = [
@@ -232,16 +241,18 @@ def clerk_updates(tmp_path_factory, definitions):
         call("c_two_before", "k_two", at(days=4)),
     ])
     append(pipeline.data_dir, "gateway_requests", day_of(at(days=5, hours=1)),
-           [call("c_two_after", "k_two", at(days=5, hours=1))])
+           [call("c_two_after", "k_two", at(days=5, hours=1)), call("c_dora_after", "k_dora", at(days=5, hours=1))])
     return pipeline, pipeline.run(), counts
 
 
 def test_clerk_keys_revoked_or_deleted_in_later_updates_reach_the_identity_map(clerk_updates):
     pipeline, _, counts = clerk_updates
     assert counts == {"files": 1, "auth_users": 4, "api_keys": 7, "support_tickets": 2}
-    names = {pid: raw for raw, pid in pipeline.pids(["k_one", "k_two", "user_2clerk"]).items()}
+    names = {pid: raw for raw, pid in pipeline.pids(["k_one", "k_two", "user_2clerk", "k_dora", "auth0|dora"]).items()}
     rows = pipeline.frame("select key_pid, valid_from, valid_to, user_pid from identity_key_owners order by valid_to")
     assert [(names[k], f, t, names[u]) for k, f, t, u in rows.itertuples(index=False)] == [
+        # revoked in the second Auth0 export
+        ("k_dora", ts(at(days=1)), ts(at(days=2)), "auth0|dora"),
         ("k_one", ts(at(minutes=1)), ts(at(days=3)), "user_2clerk"),
         # gone from the key list of the update at day 5: deleted then
         ("k_two", ts(at(minutes=1)), ts(at(days=5)), "user_2clerk"),
@@ -253,7 +264,9 @@ def test_clerk_keys_revoked_or_deleted_in_later_updates_reach_the_identity_map(c
     # one key_created event per key, one account_created for the user
     created = pipeline.frame("select event_type, count(*) as n from developer_events "
                              "where source = 'auth' group by all order by 1")
-    assert created.values.tolist() == [["account_created", 1], ["key_created", 2]]
+    assert created.values.tolist() == [["account_created", 3], ["key_created", 3]]
+    orgs = pipeline.frame("select user_pid, org_pid from identity_users where org_pid is not null")
+    assert orgs.values.tolist() == [[pipeline.pid("auth0|dora"), pipeline.pid("org_d")]]
 
 
 def test_a_clerk_webhook_stream_reconciles_with_no_duplicates(clerk_updates):
@@ -262,8 +275,10 @@ def test_a_clerk_webhook_stream_reconciles_with_no_duplicates(clerk_updates):
     for source, key in (("auth_users", "user_ids"), ("api_keys", "key_id_and_created_at_pairs")):
         assert passed(result, f"raw_{source}_reconciles_input_lines")
         assert passed(result, f"raw_{source}_has_unique_{key}")
-    assert version_counts(result, "auth_users") == (1, 3)
-    assert version_counts(result, "api_keys") == (2, 5)
+    # clerk: 4 webhooks of one user; auth0: dora and eve in two exports
+    assert version_counts(result, "auth_users") == (3, 3 + 2)
+    # clerk: 7 key records of 2 issues; auth0: k_dora in two exports
+    assert version_counts(result, "api_keys") == (3, 5 + 1)
     assert version_counts(result, "support_tickets") == (1, 1)
     assert passed(result, "raw_support_tickets_has_unique_ticket_ids")
 
@@ -344,3 +359,15 @@ def test_fifteen_revocations_appended_later_all_reach_the_identity_map(tmp_path,
     assert passed(result, "raw_api_keys_reconciles_input_lines")
     assert passed(result, "raw_api_keys_has_unique_key_id_and_created_at_pairs")
     assert version_counts(result, "api_keys")[1] == 15
+
+
+def test_a_late_key_file_refreshes_the_weeks_after_it(definitions):
+    """Incremental runs: a revocation landing in a closed week re-attributes every later event week."""
+    from funnel_assets.defs.automation.sensors import LandingFile, event_weeks_to_refresh, identity_sources
+
+    sources = identity_sources(definitions.resolve_asset_graph())
+    assert {"api_keys", "auth_users"} <= sources
+    revocation_day = T0.date() + timedelta(days=10)
+    last_week = T0.date() + timedelta(weeks=6)
+    weeks = event_weeks_to_refresh([LandingFile("api_keys", revocation_day, "new")], sources, last_week)
+    assert weeks.first <= T0.date() + timedelta(weeks=1) and weeks.last == last_week
