@@ -371,3 +371,36 @@ def test_a_late_key_file_refreshes_the_weeks_after_it(definitions):
     last_week = T0.date() + timedelta(weeks=6)
     weeks = event_weeks_to_refresh([LandingFile("api_keys", revocation_day, "new")], sources, last_week)
     assert weeks.first <= T0.date() + timedelta(weeks=1) and weeks.last == last_week
+
+
+# --- ingestion week by week, without Dagster ------------------------------------------------------
+
+
+def test_versions_week_by_week_and_a_later_week_ingested_first(tmp_path):
+    from funnel_assets_tests.test_quality_ingest import Warehouse
+
+    warehouse = Warehouse(tmp_path)
+    week, next_week = T0.date(), T0.date() + timedelta(weeks=1)
+    created = key("k_1", "ann", 0)
+    revoked = key("k_1", "ann", 0, revoked_days=8)
+    warehouse.write("api_keys", f"{week}.jsonl", json.dumps(created).encode() + b"\n")
+    warehouse.write("api_keys", f"{next_week}.jsonl", json.dumps(revoked).encode() + b"\n")
+    # the later week first: its revocation looks like the key's first version
+    counts, _ = warehouse.ingest("api_keys", next_week, next_week + timedelta(weeks=1))
+    assert (counts.accepted, counts.duplicates, counts.later_versions) == (1, 0, 0)
+    counts, outcomes = warehouse.ingest("api_keys", week, next_week)
+    assert (counts.accepted, counts.duplicates) == (1, 0)
+    assert outcomes["reconciliation"].passed
+    stale = outcomes["duplicates"]
+    assert not stale.passed and stale.failing_rows == 1
+    assert stale.metadata()["later_weeks_to_rematerialise"] == [next_week.isoformat()]
+    # re-materialised, the later week links its row to the first version: nothing left to report
+    counts, outcomes = warehouse.ingest("api_keys", next_week, next_week + timedelta(weeks=1))
+    assert (counts.accepted, counts.duplicates, counts.later_versions) == (1, 0, 1)
+    _, outcomes = warehouse.ingest("api_keys", week, next_week)
+    assert outcomes["duplicates"].passed
+    rows = warehouse.frame("select _source_file, _version_time, coalesce(_first_version, '-') from raw_api_keys order by 1")
+    assert rows.values.tolist() == [
+        [f"landing/api_keys/{week}.jsonl", ts(at()), "-"],
+        [f"landing/api_keys/{next_week}.jsonl", ts(at(days=8)), f"landing/api_keys/{week}.jsonl:1 (week {week})"],
+    ]

@@ -11,14 +11,15 @@ quarantine table with its file, line and reason, of one of three kinds:
   earlier in the files of this run or in an earlier week already in the raw
   table (a re-sent file); the first occurrence is kept.
 
-State sources (contract `kind: state`: users, API keys) have no duplicates: a
+State sources (contract `kind: state`: users, API keys, tickets) have no duplicates: a
 later line with the same unique key is a newer version of the entity and is
 accepted. Its row carries `_first_version` (file:line of the entity's first
 landed version; null on that first version) and every row of a state source
 carries `_version_time`, the first present of the contract's `versioned_by`
 fields, else its time field. The current version of an entity is its row with
 the latest `_version_time`, then the latest landing file day and line
-(`latest_first`); the others are its history, kept and counted.
+(`is_history`, and the identity SQL); the others are its history, kept and
+counted.
 
 So for every partition, input lines = accepted (current + history) +
 quarantined + duplicates.

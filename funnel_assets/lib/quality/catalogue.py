@@ -59,7 +59,9 @@ def raw_checks(source: str) -> list[Check]:
               f"as-of for that line) plus a tolerance."),
         Check(f"{table}_has_unique_{_plural_key(source)}", table, "duplicates", False, "lines",
               f"Versions, not duplicates (a state source): a line repeating the {key} of an earlier line is a "
-              f"newer version of it, accepted and counted as current or history; none is quarantined as a duplicate."
+              f"newer version of it, accepted and counted as current or history; none is quarantined as a duplicate. "
+              f"Reported: a later week, ingested before this one, whose row took the entity's first version while "
+              f"this week holds an earlier one (re-materialise that week)."
               if contract.is_state else
               f"Duplicates: no line repeats the {key} of an earlier line, in this week or an earlier week (a "
               f"re-sent file). Repeats are quarantined as duplicates and the first occurrence kept."),

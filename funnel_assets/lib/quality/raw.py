@@ -118,7 +118,8 @@ def _create_checked_view(engine: Engine, contracts: SourceContracts) -> None:
     engine.con.execute(
         f"create or replace temp view _checked as select _event_week as week, _source_file as file, "
         f"_source_line as line, {q(contracts.time_field)} as event_time, {key} as unique_key, "
-        f"_extra_fields as extra_fields, _contract_version as version, {is_history(contracts)} as is_history{clocks} "
+        f"_extra_fields as extra_fields, _contract_version as version, {is_history(contracts)} as is_history, "
+        f"{FIRST_VERSION if contracts.latest.is_state else 'null::varchar'} as first_version{clocks} "
         f"from {q('raw_' + contracts.source)}"
     )
 
@@ -219,11 +220,11 @@ def _quarantined(engine: Engine, check: Check, scope: RawScope, counts: pd.DataF
 def _duplicates(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFrame, threshold: int) -> Outcome:
     """Duplicates quarantined this run, and copies of this run's rows that later weeks still hold.
 
-    A state source has no duplicates: its repeated keys are versions, counted as history by the reconciliation."""
+    A state source has no duplicates: its repeated keys are versions, counted as history by the reconciliation.
+    What remains to catch is a later week, ingested before these, that took a version for an entity's first."""
     outcome = _quarantined(engine, check, scope, counts, "duplicates", "duplicate", threshold)
     if scope.contracts.latest.is_state:
         outcome.details["versions"] = "a later record of the same key is a newer version (history), not a duplicate"
-        return outcome
     later, later_sample = failing_rows(engine, read_sql(SQL / "later_copies.sql"), scope.params)
     for figure in outcome.weeks:
         extra = later.get(figure.week, 0)
