@@ -155,22 +155,24 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> dict:
-    """`--options FILE.yaml`, then each `--option KEY=VALUE` over it (a value is JSON when it parses as JSON)."""
+    """`--options FILE.yaml`, then each `--option KEY=VALUE` over it (text, or YAML for a mapping or flag option)."""
     import yaml
+
+    from funnel_assets.lib.adapters import option_value
 
     options = {}
     if args.options_file:
-        options = yaml.safe_load(Path(args.options_file).read_text()) or {}
+        try:
+            options = yaml.safe_load(Path(args.options_file).read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ValueError(f"{args.options_file}: not valid YAML ({str(error).splitlines()[0]})") from None
         if not isinstance(options, dict):
             raise ValueError(f"{args.options_file}: expected a mapping of option names to values")
     for pair in args.option:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+        options[key] = option_value(key, value)
     return options
 
 
@@ -358,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(DEFAULT_DATA), help="data folder to write landing/ into (default: %(default)s)")
     p.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE",
-        help="a format option, repeatable; VALUE is read as JSON when it is JSON (key_map='{\"cred\": \"key\"}')",
+        help="a format option, repeatable; VALUE is text (log_format='...'), or JSON/YAML for a mapping or flag "
+        "(key_map='{\"cred\": \"key\"}')",
     )
     p.add_argument("--options", dest="options_file", default=None, metavar="FILE.yaml", help="format options as YAML")
     p.set_defaults(func=cmd_convert)
