@@ -55,7 +55,6 @@ def _resource(args: argparse.Namespace, data_dir: Path):
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ValueError(f"{args.config or 'settings'}: {where}: {first['msg']}") from None
-    resource.refuse_demo_key()
     return resource
 
 
@@ -126,6 +125,7 @@ def _run(args: argparse.Namespace, data_dir: Path, vendor_sources: bool = True) 
     began = time.monotonic()
     try:
         resource = _resource(args, data_dir)
+        resource.refuse_demo_key()  # writing real data: a key of its own
         if vendor_sources:
             _convert_vendor_sources(resource, data_dir)
         print(f"materialising every asset for the weeks in {data_dir / 'landing'} into {args.warehouse}")
@@ -151,6 +151,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
     try:
         resource = _resource(args, data_dir)
+        resource.refuse_demo_key()  # writing real data: a key of its own
         _convert_vendor_sources(resource, data_dir)
         results = backfill(
             _instance(),
