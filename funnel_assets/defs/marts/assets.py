@@ -65,9 +65,9 @@ def _mart(lineage: dict[str, list[str]] | None = None, **kwargs):
 
 def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str) -> dg.MaterializeResult:
     with funnel.engine() as engine:
-        engine.put_frame("_transitions", pd.DataFrame([t.model_dump() for t in funnel.transition_rules]))
+        engine.put_frame("_transitions", pd.DataFrame([t.model_dump() for t in funnel.rules.transition_rules]))
         return materialize_sql(
-            context, engine, table, SQL / f"{table}.sql", funnel.rule_params(), "cohort_week",
+            context, engine, table, SQL / f"{table}.sql", funnel.rules.params(), "cohort_week",
             preview=True, descriptions=COLUMNS,
         )
 

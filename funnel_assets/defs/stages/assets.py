@@ -67,7 +67,7 @@ def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end)
         "and user_agent is not null",
         {"week_start": start, "week_end": end},
     )["user_agent"]
-    rules = funnel.client_rules
+    rules = funnel.rules.client_rules
     classes = [classify(agent, rules) for agent in agents]
     engine.put_frame(
         "_client_classes",
@@ -104,7 +104,7 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     with funnel.engine() as engine:
         _register_client_classes(engine, funnel, start, end)
         result = materialize_sql(
-            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rule_params(), "event_week"
+            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rules.params(), "event_week"
         )
         unattributed = engine.scalar(
             "select count(*) from raw_gateway_requests r "
@@ -136,7 +136,7 @@ def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     """
     with funnel.engine() as engine:
         return materialize_sql(
-            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rule_params(), "cohort_week"
+            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rules.params(), "cohort_week"
         )
 
 
@@ -159,5 +159,5 @@ def visitor_intents(context: dg.AssetExecutionContext, funnel: FunnelResource) -
     """
     with funnel.engine() as engine:
         return materialize_sql(
-            context, engine, "visitor_intents", SQL / "visitor_intents.sql", funnel.rule_params(), "intent_week"
+            context, engine, "visitor_intents", SQL / "visitor_intents.sql", funnel.rules.params(), "intent_week"
         )
