@@ -125,10 +125,9 @@ class WeeksRun:
         resources: dict[str, Any],
         instance: dg.DagsterInstance,
         report: Callable[[StepProgress], None] | None = None,
-        run_id: str | None = None,
     ) -> dg.ExecuteInProcessResult:
         """The run, executed in this process into `instance` (its progress through `report`)."""
-        run_id = run_id or str(uuid.uuid4())
+        run_id = str(uuid.uuid4())  # known before the run starts: the progress watcher follows it
         stop = threading.Event()
         watcher = None
         if report is not None:
