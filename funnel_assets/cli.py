@@ -295,7 +295,10 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
     # without --warehouse: every check of the instance; with it, that warehouse's instance and runs only
     warehouse = Path(args.warehouse or DEFAULT_WAREHOUSE)
-    rows = latest_check_results(_instance(warehouse), warehouse if args.warehouse else None)
+    if not (_instance_home(warehouse) / "dagster.yaml").exists():  # no run recorded: nothing to create here
+        rows = []
+    else:
+        rows = latest_check_results(_instance(warehouse), warehouse if args.warehouse else None)
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
         return 0
