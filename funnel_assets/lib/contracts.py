@@ -3,7 +3,15 @@
 A contract is the one place a source's columns are declared: ingestion casts
 and rejects by it, the quality checks read it, and the UI shows its schema.
 `SourceContracts.raw_columns` adds the columns every raw table has besides
-them (the corrected time, lineage), so the raw table is declared here once.
+them (the corrected time, the versions of a state source, lineage), so the raw
+table is declared here once.
+
+`kind` says what a record is. `event` (the default): something that happened
+once, so a repeated unique key is a duplicate. `state`: a snapshot of an
+entity (a user, an API key), so a later record with the same unique key is a
+newer version of it; `versioned_by` names the record's own update times, the
+first present of which orders the versions (then the time field, then
+landing order).
 """
 
 from __future__ import annotations
@@ -25,6 +33,9 @@ SQL_TYPES = {
     "object": "JSON",
     "array": "JSON",
 }
+
+
+KINDS = ("event", "state")
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,12 @@ class Contract:
     time_field: str
     unique_key: tuple[str, ...]
     fields: tuple[Field, ...]
+    kind: str = "event"
+    versioned_by: tuple[str, ...] = ()
+
+    @property
+    def is_state(self) -> bool:
+        return self.kind == "state"
 
     @property
     def field_names(self) -> list[str]:
@@ -75,6 +92,13 @@ def _parse(path: Path) -> Contract:
     unknown = [f.type for f in fields if f.type not in SQL_TYPES]
     if unknown:
         raise ValueError(f"{path}: unknown field types {unknown}")
+    kind = doc.get("kind", "event")
+    if kind not in KINDS:
+        raise ValueError(f"{path}: kind {kind!r} is not one of {list(KINDS)}")
+    versioned_by = tuple(doc.get("versioned_by", ()))
+    timestamps = {f.name for f in fields if f.type == "timestamp"}
+    if kind != "state" and versioned_by or set(versioned_by) - timestamps:
+        raise ValueError(f"{path}: versioned_by {list(versioned_by)} must name timestamp fields of a state source")
     return Contract(
         source=doc["source"],
         version=int(doc["version"]),
@@ -83,6 +107,8 @@ def _parse(path: Path) -> Contract:
         time_field=doc["time_field"],
         unique_key=tuple(doc["unique_key"]),
         fields=fields,
+        kind=kind,
+        versioned_by=versioned_by,
     )
 
 
@@ -100,11 +126,23 @@ def load_contract(source: str, version: int | None = None, contracts_dir: Path =
 
 
 CORRECTED_TIMESTAMP = "corrected_timestamp"
-# Columns of every raw table besides the contract's fields, each with its description.
+VERSION_TIME = "_version_time"
+FIRST_VERSION = "_first_version"
+# Columns of raw tables besides the contract's fields, each with its description.
 DERIVED_COLUMNS = {
     CORRECTED_TIMESTAMP: (
         "The event time corrected for the client's clock: received_at - (sent_at - timestamp) when sent_at and "
         "received_at are further apart than the clock tolerance, else timestamp."
+    ),
+}
+VERSION_COLUMNS = {
+    VERSION_TIME: (
+        "State sources: the record's own update time (the first present of the contract's versioned_by fields, "
+        "else its time field); with the landing file and line it orders an entity's versions, the latest current."
+    ),
+    FIRST_VERSION: (
+        "State sources: on a later version of an entity, the file:line of its first landed version; null on the "
+        "first version."
     ),
 }
 LINEAGE_COLUMNS = {
@@ -163,9 +201,12 @@ class SourceContracts:
 
     @property
     def raw_columns(self) -> list[RawColumn]:
-        """The raw table's columns: every version's fields, the derived columns, then lineage."""
+        """The raw table's columns: every version's fields, the derived columns (clock, versions), then lineage."""
         fields = [RawColumn(f.name, f.sql_type, f.description) for f in self.columns]
         derived = [RawColumn(n, "TIMESTAMPTZ", text) for n, text in DERIVED_COLUMNS.items() if self.corrects_client_clock]
+        if self.latest.is_state:
+            derived += [RawColumn(n, "VARCHAR" if n == FIRST_VERSION else "TIMESTAMPTZ", text)
+                        for n, text in VERSION_COLUMNS.items()]
         return fields + derived + [RawColumn(n, None, text) for n, text in LINEAGE_COLUMNS.items()]
 
     @property

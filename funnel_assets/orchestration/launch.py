@@ -32,7 +32,7 @@ from funnel_assets.orchestration.weeks import (
 )
 
 JOB = "funnel_weekly_job"
-FUNNEL_GROUPS = ("ingest", "identity", "stages", "marts")
+FUNNEL_GROUPS = ("ingest", "identity", "stages", "marts", "reports")
 SLICE_TAG = "funnel/slice"  # sources | cohorts | everything: which part of the funnel a run refreshes
 REASON_TAG = "funnel/reason"
 BACKFILL_TAG = "funnel/backfill"

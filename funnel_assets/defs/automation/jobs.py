@@ -24,8 +24,8 @@ funnel_weekly_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*FUNNEL_GROUPS),
     description=(
         "Every funnel asset. Schedules and sensors run it as two slices: the sources "
-        "(raw, identity, developer_events) for event weeks, then the cohorts (stages and marts) for signup weeks; "
-        "`funnel run` runs it whole."
+        "(raw, identity, developer_events) for event weeks, then the cohorts (stages, marts and the report) for "
+        "signup weeks; `funnel run` runs it whole."
     ),
 )
 

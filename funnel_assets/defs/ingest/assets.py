@@ -16,6 +16,7 @@ from funnel_assets.lib.quality.catalogue import raw_checks
 from funnel_assets.lib.quality.raw import RawScope, evaluate_raw_checks
 from funnel_assets.orchestration.weeks import VENDOR_ASSET
 
+
 @dg.asset(name=VENDOR_ASSET, group_name="ingest", kinds={"json"}, owners=["team:data-platform"],
           tags={"layer": "landing", "contains_pii": "true"}, backfill_policy=SINGLE_RUN)
 def vendor_landing_files(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
@@ -47,6 +48,8 @@ def _description(contracts: SourceContracts) -> str:
         f"day. {contracts.latest.description} Each line is checked against the contract version it declares "
         f"({versions}; `schema_version`, 1 when absent); unreadable, rejected and duplicate lines go to the quarantine "
         f"table with file, line and reason, and `ingested_files` counts every landing file's lines."
+        + (" A state source: a later record of the same key is a newer version, kept (history), not a duplicate; "
+           "the latest version of each is current." if contracts.latest.is_state else "")
     )
 
 
@@ -109,6 +112,7 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
                 "quarantined": counts.quarantined,
                 "unreadable": counts.unreadable,
                 "duplicates": counts.duplicates,
+                "later_versions": counts.later_versions,
                 "files": counts.files,
             },
         )
