@@ -68,7 +68,7 @@ def bench(requests: int, workdir: Path, seed: int) -> dict:
     gateway = lines_in(data / "landing" / "gateway_requests")
 
     warehouse = workdir / f"warehouse_{requests}.duckdb"
-    for leftover in [warehouse, workdir / "identity.sqlite"]:
+    for leftover in [warehouse, warehouse.with_name(f"{warehouse.stem}.identity.sqlite")]:
         leftover.unlink(missing_ok=True)
     env = {**os.environ, "DAGSTER_HOME": str(workdir / "dagster_home")}
     pipeline_s, pipeline_mb, output = timed(

@@ -11,27 +11,37 @@ import traceback
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from funnel_assets.orchestration.writer_lock import WarehouseBusy
+
 LOCAL = Path(".funnel")
 INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 DEFAULT_DATA = LOCAL / "data"
 DEFAULT_WAREHOUSE = LOCAL / "warehouse.duckdb"
-DEFAULT_DAGSTER_HOME = LOCAL / "dagster_home"
 
 
-def _instance():
-    """The Dagster instance under DAGSTER_HOME (a local folder by default), so the UI sees our runs."""
+def _instance(warehouse: Path):
+    """The Dagster instance of this warehouse: DAGSTER_HOME when set, else the folder beside the warehouse."""
     import dagster as dg
 
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME.resolve())))
+    home = _instance_home(warehouse)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         # one run at a time: the warehouse is a single DuckDB file
         config.write_text(INSTANCE_CONFIG.read_text() if INSTANCE_CONFIG.exists() else "")
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_config(str(home))
 
 
-def _resource(args: argparse.Namespace, data_dir: Path):
+def _instance_home(warehouse: Path) -> Path:
+    from funnel_assets.defs.resources import FunnelResource
+
+    explicit = os.environ.get("DAGSTER_HOME")
+    return Path(explicit) if explicit else FunnelResource(warehouse_path=str(warehouse)).instance_home.resolve()
+
+
+def _resource(args: argparse.Namespace, vendor_sources: bool = True):
+    """The resource the run uses: `--config`, then `--data`, `--warehouse` and `--identity-db` over it
+    (without `vendor_sources` when told so: the demo shows simulated data only)."""
     import pydantic
     import yaml
 
@@ -44,18 +54,19 @@ def _resource(args: argparse.Namespace, data_dir: Path):
         except yaml.YAMLError as error:
             raise ValueError(f"{args.config}: not valid YAML ({' '.join(str(error).split())})") from None
         settings = settings_from(document, args.config)
-    settings.update(data_dir=str(data_dir), warehouse_path=str(args.warehouse))
+    settings.update(data_dir=str(args.data), warehouse_path=str(args.warehouse))
+    if not vendor_sources:
+        settings.pop("vendor_sources", None)
     if getattr(args, "identity_db", None):
         settings["identity_db_url"] = args.identity_db
     if getattr(args, "demo_data", False):
         settings["allow_demo_key"] = True
     try:
-        resource = FunnelResource(**settings)
+        return FunnelResource.from_settings(settings)
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ValueError(f"{args.config or 'settings'}: {where}: {first['msg']}") from None
-    return resource
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -99,7 +110,7 @@ def _print_progress(p) -> None:
 
 
 def _print_failures(result) -> None:
-    from funnel_assets.lib.quality import failed_blocking_checks
+    from funnel_assets.orchestration.evaluations import failed_blocking_checks
 
     for failed in failed_blocking_checks(result):
         print(f"BLOCKED {failed}", file=sys.stderr)
@@ -110,27 +121,31 @@ def _print_failures(result) -> None:
             print(f"FAILED {event.step_key}: {cause}", file=sys.stderr)
 
 
-def _convert_vendor_sources(resource, data_dir: Path) -> None:
-    """Bring the landing files of the configured vendor sources up to date (new and changed files only)."""
-    from funnel_assets.lib.adapters.sync import sync_vendor_sources
-
-    if resource.vendor_inputs:
-        print(sync_vendor_sources(resource.vendor_inputs, data_dir).summary(data_dir), flush=True)
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
-def _run(args: argparse.Namespace, data_dir: Path, vendor_sources: bool = True) -> int:
+def _refuse_a_second_writer(resource) -> None:
+    """Fail before converting or launching anything when another run writes the warehouse."""
+    from funnel_assets.orchestration.writer_lock import current_writer
+
+    writer = current_writer(resource.warehouse)
+    if writer is not None:
+        raise WarehouseBusy(writer)
+
+
+def _run(args: argparse.Namespace, vendor_sources: bool = True) -> int:
     from funnel_assets.definitions import defs
-    from funnel_assets.lib.runner import run_everything
+    from funnel_assets.orchestration.launch import run_everything
 
     began = time.monotonic()
     try:
-        resource = _resource(args, data_dir)
+        resource = _resource(args, vendor_sources)
         resource.refuse_demo_key()  # writing real data: a key of its own
-        if vendor_sources:
-            _convert_vendor_sources(resource, data_dir)
-        print(f"materialising every asset for the weeks in {data_dir / 'landing'} into {args.warehouse}")
-        result = run_everything(defs(), resource, data_dir, _instance(), _print_progress)
-    except (ValueError, FileNotFoundError) as error:
+        _refuse_a_second_writer(resource)
+        print(f"materialising every asset for the weeks in {resource.data_path / 'landing'} into {resource.warehouse}")
+        result = run_everything(defs(), resource, _instance(resource.warehouse), _print_progress, say=_say)
+    except (ValueError, FileNotFoundError, WarehouseBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if not result.success:
@@ -141,27 +156,27 @@ def _run(args: argparse.Namespace, data_dir: Path, vendor_sources: bool = True) 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(args, Path(args.data))
+    return _run(args)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     from funnel_assets.definitions import defs
-    from funnel_assets.lib.backfill import backfill
+    from funnel_assets.orchestration.launch import backfill
 
-    data_dir = Path(args.data)
     try:
-        resource = _resource(args, data_dir)
+        resource = _resource(args)
         resource.refuse_demo_key()  # writing real data: a key of its own
-        _convert_vendor_sources(resource, data_dir)
+        _refuse_a_second_writer(resource)
         results = backfill(
-            _instance(),
+            _instance(resource.warehouse),
             defs(),
             resource,
             date.fromisoformat(args.from_week),
             date.fromisoformat(args.to_week),
             _print_progress,
+            say=_say,
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, WarehouseBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     failed = [r for r in results if not r.success]
@@ -242,7 +257,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     if not warehouse.exists():
         print(f"no warehouse at {warehouse}: run `funnel run --data DIR` first", file=sys.stderr)
         return 2
-    con = duckdb.connect(str(warehouse), read_only=True)
+    from funnel_assets.orchestration.writer_lock import reading
+
+    with reading(warehouse):  # a run writing the warehouse finishes first
+        return _show(args, duckdb.connect(str(warehouse), read_only=True))
+
+
+def _show(args: argparse.Namespace, con) -> int:
+    warehouse = Path(args.warehouse)
     try:
         con.execute("set TimeZone = 'UTC'")
         tables = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
@@ -279,9 +301,14 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
-    from funnel_assets.lib.check_results import latest_check_results
+    from funnel_assets.orchestration.evaluations import latest_check_results
 
-    rows = latest_check_results(_instance())
+    # without --warehouse: every check of the instance; with it, that warehouse's instance and runs only
+    warehouse = Path(args.warehouse or DEFAULT_WAREHOUSE)
+    if not (_instance_home(warehouse) / "dagster.yaml").exists():  # no run recorded: nothing to create here
+        rows = []
+    else:
+        rows = latest_check_results(_instance(warehouse), warehouse if args.warehouse else None)
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
         return 0
@@ -308,7 +335,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"1/2 generating {args.developers:,} simulated developers into {data_dir}")
     cmd_generate(generate_args)
     print("2/2 materialising every asset")
-    status = _run(args, data_dir, vendor_sources=False)  # the demo shows simulated data only
+    status = _run(args, vendor_sources=False)  # the demo shows simulated data only
     if status:
         return status
     print()
@@ -316,7 +343,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         warehouse=args.warehouse, asset="mart_production_rate", cohort=None, format="table", limit=None,
         all_cohorts=False,
     ))
-    home = os.environ["DAGSTER_HOME"]
+    home = _instance_home(Path(args.warehouse))
     print(
         f"""
 Where to look:
@@ -423,7 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("checks", help="latest result of every data-quality check")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    warehouse_option(p)
+    p.add_argument("--warehouse", default=None,
+                   help="only the checks of runs that wrote this warehouse (default: every check of the instance)")
     p.set_defaults(func=cmd_checks)
 
     p = sub.add_parser("demo", help="generate sample data, materialise everything, say where to look")
@@ -442,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as error:  # a bug or an unforeseen input: one line here, the traceback in the log
-        log = _error_log()
+        log = _error_log(Path(getattr(args, "warehouse", None) or DEFAULT_WAREHOUSE))
         with log.open("a") as handle:
             handle.write(f"--- {datetime.now(timezone.utc).isoformat()} funnel {' '.join(argv or sys.argv[1:])}\n")
             handle.write(traceback.format_exc())
@@ -451,9 +479,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _error_log() -> Path:
-    """Where tracebacks go: beside the Dagster instance, so one folder holds a run's records."""
-    home = Path(os.environ.get("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
+def _error_log(warehouse: Path) -> Path:
+    """Where tracebacks go: in the warehouse's Dagster instance, so one folder holds a run's records."""
+    home = _instance_home(warehouse)
     home.mkdir(parents=True, exist_ok=True)
     return home / "funnel-errors.log"
 

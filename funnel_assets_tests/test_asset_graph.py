@@ -24,7 +24,8 @@ MARTS = [
 ]
 
 EXPECTED = {
-    **{name: ("ingest", [], "weekly") for name in RAW},
+    "vendor_landing_files": ("ingest", [], None),
+    **{name: ("ingest", ["vendor_landing_files"], "weekly") for name in RAW},
     **{name: ("identity", deps, None) for name, deps in IDENTITY.items()},
     "developer_events": ("stages", sorted(RAW + list(IDENTITY)), "weekly"),
     "developer_stages": ("stages", ["developer_events", "identity_users"], "weekly"),

@@ -8,7 +8,7 @@ import pytest
 
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.engine import connect
-from funnel_assets.lib.runner import run_everything
+from funnel_assets.orchestration.launch import run_everything
 from funnel_assets_tests.landing import at, write_landing
 
 EMAIL = "planted.person@leak-example.org"
@@ -85,7 +85,7 @@ def planted(tmp_path_factory, definitions):
     home = root / "dagster_home"
     home.mkdir()
     with dg.DagsterInstance.local_temp(str(home)) as instance:
-        result = run_everything(definitions, resource, root / "data", instance)
+        result = run_everything(definitions, resource, instance)
         assert result.success
     return root, resource, home
 
@@ -117,8 +117,8 @@ def test_no_table_past_raw_holds_them(planted):
 
 
 def test_neither_the_identity_store_nor_the_dagster_instance_holds_them(planted):
-    root, _, home = planted
-    stores = [root / "identity.sqlite", *(p for p in home.rglob("*") if p.is_file())]
+    root, resource, home = planted
+    stores = [resource.beside_warehouse("identity.sqlite"), *(p for p in home.rglob("*") if p.is_file())]
     assert any(p.suffix == ".db" for p in stores)  # the instance's event log was searched
     leaks = {str(p): _found(p.read_bytes().decode("utf-8", "replace")) for p in stores}
     assert {p: found for p, found in leaks.items() if found} == {}
@@ -158,7 +158,7 @@ def test_rotating_the_key_replaces_every_pseudonym(tmp_path, definitions, monkey
 
     def run_with(secret: str) -> set[str]:
         resource = FunnelResource(data_dir=str(data), warehouse_path=str(tmp_path / "w.duckdb"), pseudonym_key=secret)
-        assert run_everything(definitions, resource, data, dg.DagsterInstance.ephemeral()).success
+        assert run_everything(definitions, resource, dg.DagsterInstance.ephemeral()).success
         with connect(tmp_path / "w.duckdb", secret) as engine:
             return set(engine.frame("select pseudo(unnest(['u1', 'u2', 'k1', 'k2'])) as p").p)
 
@@ -167,6 +167,6 @@ def test_rotating_the_key_replaces_every_pseudonym(tmp_path, definitions, monkey
     assert not old & new
     tables = _tables(FunnelResource(warehouse_path=str(tmp_path / "w.duckdb")))
     past_raw = "\n".join(text for name, text in tables.items() if not name.startswith("raw_"))
-    store = (tmp_path / "identity.sqlite").read_bytes().decode("utf-8", "replace")
+    store = (tmp_path / "w.identity.sqlite").read_bytes().decode("utf-8", "replace")
     assert all(p in past_raw for p in new) and all(p in store for p in new if p)
     assert [p for p in old if p in past_raw or p in store] == []

@@ -21,8 +21,8 @@ def _records(requests: list[tuple[str, str]]) -> dict[str, list[dict]]:
 
 def _built(definitions, root: Path, requests: list[tuple[str, str]], **settings) -> Pipeline:
     pipeline = Pipeline(definitions, root)
-    pipeline.resource = FunnelResource(
-        data_dir=str(pipeline.data_dir), warehouse_path=str(root / "warehouse.duckdb"), **settings
+    pipeline.resource = FunnelResource.from_settings(
+        {"data_dir": str(pipeline.data_dir), "warehouse_path": str(root / "warehouse.duckdb"), **settings}
     )
     write_landing(pipeline.data_dir, _records(requests))
     pipeline.run()

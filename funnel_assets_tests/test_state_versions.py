@@ -364,12 +364,15 @@ def test_fifteen_revocations_appended_later_all_reach_the_identity_map(tmp_path,
 def test_a_late_key_file_refreshes_the_weeks_after_it(definitions):
     """Incremental runs: a revocation landing in a closed week re-attributes every later event week."""
     from funnel_assets.defs.automation.sensors import LandingFile, event_weeks_to_refresh, identity_sources
+    from funnel_assets.orchestration.weeks import FunnelWeeks
 
-    sources = identity_sources(definitions.resolve_asset_graph())
+    graph = definitions.resolve_asset_graph()
+    sources = identity_sources(graph)
     assert {"api_keys", "auth_users"} <= sources
     revocation_day = T0.date() + timedelta(days=10)
     last_week = T0.date() + timedelta(weeks=6)
-    weeks = event_weeks_to_refresh([LandingFile("api_keys", revocation_day, "new")], sources, last_week)
+    weeks = event_weeks_to_refresh([LandingFile("api_keys", revocation_day, "new")], sources, last_week,
+                                   FunnelWeeks.of(graph))
     assert weeks.first <= T0.date() + timedelta(weeks=1) and weeks.last == last_week
 
 

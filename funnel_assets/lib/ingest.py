@@ -49,23 +49,19 @@ import codecs
 import zlib
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from funnel_assets.lib.contracts import CONTRACTS_DIR, Contract, Field, load_contract
+from funnel_assets.lib.contracts import CORRECTED_TIMESTAMP, FIRST_VERSION, VERSION_TIME, Contract, Field, SourceContracts
 from funnel_assets.lib.engine import Engine
 from funnel_assets.lib.landing import DayFile
 
 QUARANTINE_TABLE = "quarantine"
 FILES_TABLE = "ingested_files"
 VERSION_FIELD = "schema_version"
-CORRECTED_TIMESTAMP = "corrected_timestamp"
-VERSION_TIME = "_version_time"
-FIRST_VERSION = "_first_version"
 
 # json_type() names per contract type.
 _JSON_TYPES = {
@@ -77,66 +73,6 @@ _JSON_TYPES = {
     "array": ("ARRAY",),
 }
 _OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
-
-
-@dataclass(frozen=True)
-class SourceContracts:
-    """Every contract version of one source, and the raw table they share."""
-
-    source: str
-    versions: tuple[Contract, ...]
-
-    @property
-    def latest(self) -> Contract:
-        return self.versions[-1]
-
-    @property
-    def version_numbers(self) -> list[int]:
-        return [c.version for c in self.versions]
-
-    @property
-    def unique_key(self) -> tuple[str, ...]:
-        return self.latest.unique_key
-
-    @property
-    def time_field(self) -> str:
-        return self.latest.time_field
-
-    @property
-    def columns(self) -> list[Field]:
-        """The union of every version's fields, in order of first appearance (the latest version's description)."""
-        latest = {f.name: f for f in self.latest.fields}
-        seen: dict[str, Field] = {}
-        for contract in self.versions:
-            for f in contract.fields:
-                seen.setdefault(f.name, latest.get(f.name, f))
-        return list(seen.values())
-
-    def versions_with(self, name: str) -> list[int]:
-        return [c.version for c in self.versions if name in c.field_names]
-
-    @property
-    def corrects_client_clock(self) -> bool:
-        """Segment-style records: a client timestamp with the client's sent_at and the server's received_at."""
-        names = {f.name for f in self.columns}
-        return {"sent_at", "received_at"} <= names and self.time_field not in ("sent_at", "received_at")
-
-
-@cache
-def load_contracts(source: str, contracts_dir: Path = CONTRACTS_DIR) -> SourceContracts:
-    """Every version of `source`'s contract; the key, time field and field types must agree across versions."""
-    numbers = sorted(int(p.stem[1:]) for p in (contracts_dir / source).glob("v*.yaml"))
-    versions = tuple(load_contract(source, n, contracts_dir) for n in numbers)
-    if not versions:
-        raise FileNotFoundError(f"no contract for source {source!r} in {contracts_dir / source}")
-    types: dict[str, str] = {}
-    for contract in versions:
-        if (contract.unique_key, contract.time_field) != (versions[0].unique_key, versions[0].time_field):
-            raise ValueError(f"{source} v{contract.version}: the unique key and time field cannot change between versions")
-        for f in contract.fields:
-            if types.setdefault(f.name, f.type) != f.type:
-                raise ValueError(f"{source} v{contract.version}: field {f.name} changes type; give it a new name")
-    return SourceContracts(source, versions)
 
 
 @dataclass(frozen=True)
@@ -460,23 +396,25 @@ def ingest(
     engine.execute(_rank_sql(contracts, table, earlier_weeks), {"week_start": week_start})
 
     typed = ", ".join(_typed(f, contracts) for f in contracts.columns)
-    derived = ""
+    derived = {}
     if contracts.corrects_client_clock:
         # Segment's correction: the client's clock runs off by sent_at - received_at; move the event by as much.
         t = _q(contracts.time_field)
-        derived = (
-            f", case when sent_at is not null and received_at is not null "
+        derived[CORRECTED_TIMESTAMP] = (
+            f"case when sent_at is not null and received_at is not null "
             f"and abs(epoch(received_at) - epoch(sent_at)) > $clock_tolerance_seconds "
-            f"then received_at - (sent_at - {t}) else {t} end as {CORRECTED_TIMESTAMP}"
+            f"then received_at - (sent_at - {t}) else {t} end"
         )
     if contracts.latest.is_state:
         ordering = [*contracts.latest.versioned_by, contracts.time_field]
-        derived += f", coalesce({', '.join(_q(name) for name in ordering)}) as {VERSION_TIME}, {FIRST_VERSION}"
-    columns = ", ".join(_q(f.name) for f in contracts.columns)
+        derived[VERSION_TIME] = f"coalesce({', '.join(_q(name) for name in ordering)})"
+    # the raw table's columns, in the order contracts.py declares them
+    columns = ", ".join(f"{derived[c.name]} as {_q(c.name)}" if c.name in derived else _q(c.name)
+                        for c in contracts.raw_columns)
     accepted = engine.replace_rows(
         table,
         f"""
-        select {columns}{derived}, _event_week, _source_file, _source_line, _contract_version, _extra_fields
+        select {columns}
         from (
             select {typed},
                    p.event_week as _event_week,

@@ -12,7 +12,7 @@ import dagster as dg
 
 from funnel_assets.defs.partitions import WEEKLY
 from funnel_assets.defs.quality.config import CrossSourceQualityConfig
-from funnel_assets.defs.quality.evaluations import check_results
+from funnel_assets.orchestration.evaluations import check_results
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.quality.catalogue import CROSS_SOURCE_CHECKS, Check
 from funnel_assets.lib.quality.cross import evaluate_cross_check

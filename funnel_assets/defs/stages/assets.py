@@ -62,7 +62,7 @@ STAGE_LINEAGE = {
 
 def _register_route_templates(engine: Engine, funnel: FunnelResource) -> None:
     """The API's own route templates (an OpenAPI document), when configured; none otherwise."""
-    templates = openapi_paths(Path(funnel.openapi_path)) if funnel.openapi_path else []
+    templates = openapi_paths(Path(funnel.rules.openapi_path)) if funnel.rules.openapi_path else []
     engine.put_frame("_route_templates", template_segments(templates), temporary=True)
 
 
@@ -76,7 +76,7 @@ def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end)
         "and user_agent is not null",
         {"week_start": start, "week_end": end},
     )["user_agent"]
-    rules = funnel.client_rules
+    rules = funnel.rules.client_rules
     classes = [classify(agent, rules) for agent in agents]
     engine.put_frame(
         "_client_classes",
@@ -116,7 +116,7 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
         _register_client_classes(engine, funnel, start, end)
         _register_route_templates(engine, funnel)
         result = materialize_sql(
-            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rule_params(), "event_week"
+            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rules.params(), "event_week"
         )
         unattributed = engine.scalar(
             "select count(*) from raw_gateway_requests r "
@@ -148,7 +148,7 @@ def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     """
     with funnel.engine() as engine:
         return materialize_sql(
-            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rule_params(), "cohort_week"
+            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rules.params(), "cohort_week"
         )
 
 
@@ -171,5 +171,5 @@ def visitor_intents(context: dg.AssetExecutionContext, funnel: FunnelResource) -
     """
     with funnel.engine() as engine:
         return materialize_sql(
-            context, engine, "visitor_intents", SQL / "visitor_intents.sql", funnel.rule_params(), "intent_week"
+            context, engine, "visitor_intents", SQL / "visitor_intents.sql", funnel.rules.params(), "intent_week"
         )

@@ -16,7 +16,8 @@ from statistics import median
 import pandas as pd
 
 from funnel_assets.lib.engine import Engine, read_sql
-from funnel_assets.lib.ingest import CORRECTED_TIMESTAMP, FIRST_VERSION, VERSION_TIME, SourceContracts, is_history
+from funnel_assets.lib.contracts import CORRECTED_TIMESTAMP, FIRST_VERSION, SourceContracts
+from funnel_assets.lib.ingest import is_history
 from funnel_assets.lib.quality.catalogue import Check, raw_checks
 from funnel_assets.lib.quality.figures import by_week, failing_rows, judge, records
 from funnel_assets.lib.quality.gx import validate
@@ -25,7 +26,6 @@ from funnel_assets.lib.quality.suites import EQUAL, MAX, MIN, table_shape_expect
 from funnel_assets.lib.quality.thresholds import RawThresholds
 
 SQL = Path(__file__).parent / "sql"
-LINEAGE_COLUMNS = ["_event_week", "_source_file", "_source_line", "_contract_version", "_extra_fields"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,7 @@ class RawScope:
 
 def raw_table_columns(contracts: SourceContracts) -> list[str]:
     """The raw table's columns: every version's fields, the derived columns, then lineage."""
-    derived = [CORRECTED_TIMESTAMP] if contracts.corrects_client_clock else []
-    if contracts.latest.is_state:
-        derived += [VERSION_TIME, FIRST_VERSION]
-    return [f.name for f in contracts.columns] + derived + LINEAGE_COLUMNS
+    return [c.name for c in contracts.raw_columns]
 
 
 def evaluate_raw_checks(engine: Engine, scope: RawScope, thresholds: RawThresholds,
