@@ -21,12 +21,12 @@ from funnel_assets.lib.quality.catalogue import Check
 from funnel_assets.lib.quality.outcome import Outcome
 
 
-def check_spec(check: Check) -> dg.AssetCheckSpec:
+def check_spec(check: Check, partitions_def: dg.PartitionsDefinition | None = WEEKLY) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         check.name,
         asset=check.asset,
         blocking=check.blocking,
-        partitions_def=WEEKLY,
+        partitions_def=partitions_def,
         additional_deps=list(check.reads),
         description=f"{check.description} Severity {check.severity}.",
     )
@@ -48,10 +48,13 @@ def _metadata(values: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def check_results(context, outcomes: list[Outcome]) -> list[dg.AssetCheckResult]:
-    """The results to return from the step; over a range of weeks, each week's evaluation is logged first."""
+def check_results(context, outcomes: list[Outcome], partitioned: bool = True) -> list[dg.AssetCheckResult]:
+    """The results to return from the step; over a range of weeks, each week's evaluation is logged first.
+
+    A check on an unpartitioned asset (`partitioned=False`) has one evaluation, whatever weeks the run covers.
+    """
     op_context = getattr(context, "op_execution_context", context)
-    per_week = not op_context.has_partition_key
+    per_week = partitioned and not op_context.has_partition_key
     results = []
     for outcome in outcomes:
         check = outcome.check
