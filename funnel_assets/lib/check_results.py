@@ -26,5 +26,9 @@ def latest_check_results(instance: dg.DagsterInstance, limit: int = 10_000) -> l
             "severity": evaluation.severity.value,
             "observed": metadata.get("observed_value"),
             "threshold": metadata.get("threshold"),
+            "failing_rows": metadata.get("failing_rows"),
+            "unit": metadata.get("unit"),
+            # a range run's summary: the weeks it covers
+            "weeks": sorted(metadata["per_week"]) if isinstance(metadata.get("per_week"), dict) else None,
         }
     return sorted(latest.values(), key=lambda r: (r["asset"], r["check"], str(r["partition"])))
