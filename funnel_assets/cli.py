@@ -184,22 +184,24 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> dict:
-    """`--options FILE.yaml`, then each `--option KEY=VALUE` over it (a value is JSON when it parses as JSON)."""
+    """`--options FILE.yaml`, then each `--option KEY=VALUE` over it (text, or YAML for a mapping or flag option)."""
     import yaml
+
+    from funnel_assets.lib.adapters import option_value
 
     options = {}
     if args.options_file:
-        options = yaml.safe_load(Path(args.options_file).read_text()) or {}
+        try:
+            options = yaml.safe_load(Path(args.options_file).read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ValueError(f"{args.options_file}: not valid YAML ({str(error).splitlines()[0]})") from None
         if not isinstance(options, dict):
             raise ValueError(f"{args.options_file}: expected a mapping of option names to values")
     for pair in args.option:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+        options[key] = option_value(key, value)
     return options
 
 
@@ -288,16 +290,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         con.close()
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=names)
+    from funnel_assets.lib.tables import in_funnel_order, render, without_empty_cohorts
+
     if not rows and args.format == "table":
         return 0  # said above, on stderr
-    if args.format == "json":
-        print(json.dumps(rows, indent=2, default=_json_value))
-    elif args.format == "csv":
-        print(frame.to_csv(index=False), end="")
-    else:
-        with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 50):
-            print(frame.to_string(index=False))
+    frame = in_funnel_order(pd.DataFrame(rows, columns=names))
+    if not args.all_cohorts:
+        frame = without_empty_cohorts(frame)
+    if args.limit is not None:
+        frame = frame.head(args.limit)
+    print(render(frame, args.format), end="" if args.format == "csv" else "\n")
     return 0
 
 
@@ -325,13 +327,6 @@ def _nearest_weeks(con, table: str, column: str, day: date | None) -> str:
         [day],
     ).fetchall()
     return ", ".join(str(week) for week, _ in sorted(found))
-
-
-def _json_value(value):
-    """Dates and times as ISO-8601; decimals as numbers."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return float(value) if hasattr(value, "as_integer_ratio") else str(value)
 
 
 def _check_status(row: dict) -> str:
@@ -403,7 +398,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if status:
         return status
     print()
-    cmd_show(argparse.Namespace(warehouse=args.warehouse, asset="mart_production_rate", cohort=None, format="table"))
+    cmd_show(argparse.Namespace(
+        warehouse=args.warehouse, asset="mart_production_rate", cohort=None, format="table", limit=None,
+        all_cohorts=False,
+    ))
     home = os.environ["DAGSTER_HOME"]
     print(
         f"""
@@ -411,6 +409,8 @@ Where to look:
   marts       funnel show mart_stage_conversion     (also mart_ttfac_by_cohort, mart_sdk_usage,
                                                      mart_first_session_depth, mart_production_rate)
   checks      funnel checks
+  who         funnel trace mart_stage_conversion --cohort WEEK --from account_created --to first_api_call --who dropped
+  pictures    funnel report --out report.html   (also {Path(args.warehouse).parent / 'report.html'}, written by the run)
   warehouse   {args.warehouse}  (a DuckDB file; every table: funnel show TABLE)
   truth       {data_dir / 'truth.json'}  (what the simulator planted and drew)
   the UI      make ui   (= DAGSTER_HOME={home} .venv/bin/dagster dev), then open http://127.0.0.1:3000
@@ -463,7 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(DEFAULT_DATA), help="data folder to write landing/ into (default: %(default)s)")
     p.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE",
-        help="a format option, repeatable; VALUE is read as JSON when it is JSON (key_map='{\"cred\": \"key\"}')",
+        help="a format option, repeatable; VALUE is text (log_format='...'), or JSON/YAML for a mapping or flag "
+        "(key_map='{\"cred\": \"key\"}')",
     )
     p.add_argument("--options", dest="options_file", default=None, metavar="FILE.yaml", help="format options as YAML")
     p.set_defaults(func=cmd_convert)
@@ -492,7 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse_option(p)
     p.add_argument("--cohort", default=None, help="only this week (its Monday, YYYY-MM-DD)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--limit", type=int, default=None, help="print at most this many rows")
+    p.add_argument("--all-cohorts", action="store_true", help="include cohorts in which nobody is counted")
     p.set_defaults(func=cmd_show)
+
+    from funnel_assets.cli_trace import add_commands
+
+    add_commands(sub, warehouse_option)
 
     p = sub.add_parser("checks", help="latest result of every data-quality check, then how many passed, warned, failed")
     p.add_argument("--format", choices=["table", "json"], default="table")

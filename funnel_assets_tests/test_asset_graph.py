@@ -33,6 +33,14 @@ EXPECTED = {
 }
 EXPECTED["mart_stage_conversion"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
 EXPECTED["mart_bottleneck"] = ("marts", ["mart_stage_conversion"], "weekly")
+# read mart_stage_conversion's members (developers and visitors), not its table
+EXPECTED["mart_dropoffs"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
+EXPECTED["mart_time_to_convert"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
+# the HTML report reads the marts it draws, over every week at once
+EXPECTED["funnel_report"] = ("reports", sorted([
+    "mart_bottleneck", "mart_dropoffs", "mart_first_day_errors", "mart_production_rate", "mart_sdk_usage",
+    "mart_stage_conversion", "mart_time_to_convert", "mart_ttfac_by_cohort",
+]), None)
 
 
 def test_asset_graph_is_pinned(definitions):
@@ -57,7 +65,7 @@ def test_weeks_start_on_monday_and_cohorts_follow_ninety_days():
 
 def test_cohort_assets_read_the_event_weeks_of_their_window(definitions):
     graph = definitions.resolve_asset_graph()
-    for name in ["developer_stages", "visitor_intents"] + MARTS:
+    for name in ["developer_stages", "visitor_intents", "mart_dropoffs", "mart_time_to_convert"] + MARTS:
         mapping = graph.get_partition_mapping(dg.AssetKey(name), dg.AssetKey("developer_events"))
         assert mapping == COHORT_WINDOW, name
 

@@ -2,6 +2,13 @@
 
 A contract is the one place a source's columns are declared: ingestion casts
 and rejects by it, the quality checks read it, and the UI shows its schema.
+
+`kind` says what a record is. `event` (the default): something that happened
+once, so a repeated unique key is a duplicate. `state`: a snapshot of an
+entity (a user, an API key), so a later record with the same unique key is a
+newer version of it; `versioned_by` names the record's own update times, the
+first present of which orders the versions (then the time field, then
+landing order).
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ SQL_TYPES = {
 }
 
 
+KINDS = ("event", "state")
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -50,6 +60,12 @@ class Contract:
     time_field: str
     unique_key: tuple[str, ...]
     fields: tuple[Field, ...]
+    kind: str = "event"
+    versioned_by: tuple[str, ...] = ()
+
+    @property
+    def is_state(self) -> bool:
+        return self.kind == "state"
 
     @property
     def field_names(self) -> list[str]:
@@ -75,6 +91,13 @@ def _parse(path: Path) -> Contract:
     unknown = [f.type for f in fields if f.type not in SQL_TYPES]
     if unknown:
         raise ValueError(f"{path}: unknown field types {unknown}")
+    kind = doc.get("kind", "event")
+    if kind not in KINDS:
+        raise ValueError(f"{path}: kind {kind!r} is not one of {list(KINDS)}")
+    versioned_by = tuple(doc.get("versioned_by", ()))
+    timestamps = {f.name for f in fields if f.type == "timestamp"}
+    if kind != "state" and versioned_by or set(versioned_by) - timestamps:
+        raise ValueError(f"{path}: versioned_by {list(versioned_by)} must name timestamp fields of a state source")
     return Contract(
         source=doc["source"],
         version=int(doc["version"]),
@@ -83,6 +106,8 @@ def _parse(path: Path) -> Contract:
         time_field=doc["time_field"],
         unique_key=tuple(doc["unique_key"]),
         fields=fields,
+        kind=kind,
+        versioned_by=versioned_by,
     )
 
 

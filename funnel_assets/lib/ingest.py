@@ -7,11 +7,22 @@ quarantine table with its file, line and reason, of one of three kinds:
   empty line, or the remainder of a truncated or corrupt gzip file);
 - `rejected`: a JSON object that breaks the contract version it declares
   (a missing required field, a wrong type, a value outside the allowed set);
-- `duplicate`: a line whose unique key was seen before, earlier in the files
-  of this run or in an earlier week already in the raw table (a re-sent file);
-  the first occurrence is kept.
+- `duplicate`: a line of an event source whose unique key was seen before,
+  earlier in the files of this run or in an earlier week already in the raw
+  table (a re-sent file); the first occurrence is kept.
 
-So for every partition, input lines = accepted + quarantined + duplicates.
+State sources (contract `kind: state`: users, API keys, tickets) have no duplicates: a
+later line with the same unique key is a newer version of the entity and is
+accepted. Its row carries `_first_version` (file:line of the entity's first
+landed version; null on that first version) and every row of a state source
+carries `_version_time`, the first present of the contract's `versioned_by`
+fields, else its time field. The current version of an entity is its row with
+the latest `_version_time`, then the latest landing file day and line
+(`is_history`, and the identity SQL); the others are its history, kept and
+counted.
+
+So for every partition, input lines = accepted (current + history) +
+quarantined + duplicates.
 The table `ingested_files` keeps those counts per landing file (one row per
 file, empty files included), which the quality checks read.
 
@@ -52,6 +63,8 @@ QUARANTINE_TABLE = "quarantine"
 FILES_TABLE = "ingested_files"
 VERSION_FIELD = "schema_version"
 CORRECTED_TIMESTAMP = "corrected_timestamp"
+VERSION_TIME = "_version_time"
+FIRST_VERSION = "_first_version"
 
 # json_type() names per contract type.
 _JSON_TYPES = {
@@ -133,6 +146,7 @@ class IngestCounts:
     duplicates: int
     files: int
     unreadable: int = 0
+    later_versions: int = 0  # accepted lines of a state source that are newer versions of an entity seen before
 
 
 def _q(name: str) -> str:
@@ -364,7 +378,10 @@ def _key(contracts: SourceContracts, row: str) -> str:
 
 
 def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> str:
-    """_judged with each valid line's first occurrence: this run's files first, then earlier weeks in `table`."""
+    """_judged with each valid line's first occurrence: this run's files first, then earlier weeks in `table`.
+
+    An event's is `duplicate_of`, a state record's `first_version`."""
+    state = contracts.latest.is_state
     earlier = (
         f"""
             select {_key(contracts, 'raw')} as unique_key,
@@ -391,17 +408,24 @@ def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> st
             group by all
             having count(*) > 1
         ),
-        earlier as ({earlier})
-        select p.*,
-               case when p.kind is not null then null
-                    when e.first_seen is not null
-                        then e.first_seen.file || ':' || e.first_seen.line_no || ' (week ' || e.first_seen.week || ')'
-                    when r.first_seen is not null and {{'file': p.file, 'line_no': p.line_no}} <> r.first_seen
-                        then r.first_seen.file || ':' || r.first_seen.line_no
-               end as duplicate_of
-        from _judged as p
-        left join repeated as r on p.kind is null and r.unique_key = {_key(contracts, 'p')}
-        left join earlier as e on p.kind is null and e.unique_key = {_key(contracts, 'p')}
+        earlier as ({earlier}),
+        first_seen as (
+            select p.*,
+                   case when p.kind is not null then null
+                        when e.first_seen is not null
+                            then e.first_seen.file || ':' || e.first_seen.line_no || ' (week ' || e.first_seen.week || ')'
+                        when r.first_seen is not null and {{'file': p.file, 'line_no': p.line_no}} <> r.first_seen
+                            then r.first_seen.file || ':' || r.first_seen.line_no
+                   end as first_occurrence
+            from _judged as p
+            left join repeated as r on p.kind is null and r.unique_key = {_key(contracts, 'p')}
+            left join earlier as e on p.kind is null and e.unique_key = {_key(contracts, 'p')}
+        )
+        -- an event seen before is a duplicate; a state record seen before is a newer version of it
+        select * exclude (first_occurrence),
+               {'null::varchar' if state else 'first_occurrence'} as duplicate_of,
+               {'first_occurrence' if state else 'null::varchar'} as first_version
+        from first_seen
     """
 
 
@@ -443,6 +467,9 @@ def ingest(
             f"and abs(epoch(received_at) - epoch(sent_at)) > $clock_tolerance_seconds "
             f"then received_at - (sent_at - {t}) else {t} end as {CORRECTED_TIMESTAMP}"
         )
+    if contracts.latest.is_state:
+        ordering = [*contracts.latest.versioned_by, contracts.time_field]
+        derived += f", coalesce({', '.join(_q(name) for name in ordering)}) as {VERSION_TIME}, {FIRST_VERSION}"
     columns = ", ".join(_q(f.name) for f in contracts.columns)
     accepted = engine.replace_rows(
         table,
@@ -454,7 +481,8 @@ def ingest(
                    p.file as _source_file,
                    p.line_no as _source_line,
                    p.version as _contract_version,
-                   p.extra_fields as _extra_fields
+                   p.extra_fields as _extra_fields,
+                   p.first_version as {FIRST_VERSION}
             from _ranked p
             where p.kind is null and p.duplicate_of is null
         )
@@ -483,11 +511,12 @@ def ingest(
     )
     _record_files(engine, contracts.source, files, data_dir, fallbacks, week_range)
     counts = engine.execute(
-        "select count(*) filter (where kind = 'unreadable'), count(*) filter (where duplicate_of is not null) from _ranked"
+        "select count(*) filter (where kind = 'unreadable'), count(*) filter (where duplicate_of is not null), "
+        "count(*) filter (where first_version is not null) from _ranked"
     ).fetchone()
     for temp in ("_landing_lines", "_judged", "_ranked"):
         engine.con.execute(f"drop table if exists {temp}")
-    unreadable, duplicates = int(counts[0]), int(counts[1])
+    unreadable, duplicates, later_versions = (int(n) for n in counts)
     return IngestCounts(
         input_lines=input_lines,
         accepted=accepted,
@@ -495,6 +524,7 @@ def ingest(
         duplicates=duplicates,
         files=len(files),
         unreadable=unreadable,
+        later_versions=later_versions,
     )
 
 
@@ -545,3 +575,20 @@ def _record_files(
         )
     finally:
         engine.con.unregister("_files_read")
+
+
+# --- versions of state sources ---------------------------------------------------------------
+
+
+def is_history(contracts: SourceContracts) -> str:
+    """A SQL expression over the raw table: true on a row that a later version of its entity supersedes.
+
+    An entity's current version is its row with the latest `_version_time`,
+    then the latest landing file (by day) and line. Event rows are never history."""
+    if not contracts.latest.is_state:
+        return "false"
+    key = ", ".join(_q(k) for k in contracts.unique_key)
+    return (
+        f"row_number() over (partition by {key} "
+        f"order by {VERSION_TIME} desc, _source_file desc, _source_line desc) > 1"
+    )

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.tables import in_funnel_order, readable
 
 _DUCKDB_TO_SCHEMA = {"TIMESTAMP WITH TIME ZONE": "timestamptz"}
 
@@ -67,5 +68,6 @@ def materialize_sql(
             f"and {partition_column} < cast($week_end as date) order by all limit 30",
             bounds,
         )
-        metadata["preview"] = dg.MetadataValue.md(frame.to_markdown(index=False))
+        # as the CLI prints it: funnel order, rates as percentages, durations in human units
+        metadata["preview"] = dg.MetadataValue.md(readable(in_funnel_order(frame)).to_markdown(index=False))
     return dg.MaterializeResult(metadata=metadata)

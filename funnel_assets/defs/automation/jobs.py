@@ -23,7 +23,7 @@ from funnel_assets.lib.backfill import COHORTS_SELECTION, SOURCES_SELECTION, WEE
 from funnel_assets.lib.landing import week_of
 from funnel_assets.lib.retention import expire_rows, retention_cutoffs
 
-FUNNEL_ASSETS = dg.AssetSelection.groups("ingest", "identity", "stages", "marts")
+FUNNEL_ASSETS = dg.AssetSelection.groups("ingest", "identity", "stages", "marts", "reports")
 SQL = Path(__file__).parent / "sql"
 SLICE_TAG = "funnel/slice"  # sources | cohorts: which half of the funnel a run refreshes
 WINDOW = CohortWindow(COHORT_WINDOW.start_offset, COHORT_WINDOW.end_offset)
@@ -33,7 +33,7 @@ funnel_weekly_job = dg.define_asset_job(
     selection=FUNNEL_ASSETS,
     description=(
         "Every funnel asset. Schedules and sensors run it as two slices: the sources "
-        "(raw, identity, developer_events) for event weeks, then the cohorts (stages and marts) for signup weeks."
+        "(raw, identity, developer_events) for event weeks, then the cohorts (stages, marts and the report) for signup weeks."
     ),
 )
 

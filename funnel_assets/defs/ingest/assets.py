@@ -7,7 +7,14 @@ from funnel_assets.defs.quality.config import RawQualityConfig
 from funnel_assets.defs.quality.evaluations import check_results, check_spec
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.contracts import SOURCES
-from funnel_assets.lib.ingest import CORRECTED_TIMESTAMP, SourceContracts, ingest, load_contracts
+from funnel_assets.lib.ingest import (
+    CORRECTED_TIMESTAMP,
+    FIRST_VERSION,
+    VERSION_TIME,
+    SourceContracts,
+    ingest,
+    load_contracts,
+)
 from funnel_assets.lib.landing import day_files, files_in
 from funnel_assets.lib.materialize import column_schema, partition_bounds
 from funnel_assets.lib.quality.catalogue import raw_checks
@@ -26,6 +33,16 @@ DERIVED_COLUMNS = {
         "received_at are further apart than the clock tolerance, else timestamp."
     ),
 }
+VERSION_COLUMNS = {
+    VERSION_TIME: (
+        "State sources: the record's own update time (the first present of the contract's versioned_by fields, "
+        "else its time field); with the landing file and line it orders an entity's versions, the latest current."
+    ),
+    FIRST_VERSION: (
+        "State sources: on a later version of an entity, the file:line of its first landed version; null on the "
+        "first version."
+    ),
+}
 
 
 def _description(contracts: SourceContracts) -> str:
@@ -35,6 +52,8 @@ def _description(contracts: SourceContracts) -> str:
         f"day. {contracts.latest.description} Each line is checked against the contract version it declares "
         f"({versions}; `schema_version`, 1 when absent); unreadable, rejected and duplicate lines go to the quarantine "
         f"table with file, line and reason, and `ingested_files` counts every landing file's lines."
+        + (" A state source: a later record of the same key is a newer version, kept (history), not a duplicate; "
+           "the latest version of each is current." if contracts.latest.is_state else "")
     )
 
 
@@ -42,6 +61,7 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
     contracts = load_contracts(source)
     table = f"raw_{source}"
     derived = {name: text for name, text in DERIVED_COLUMNS.items() if contracts.corrects_client_clock}
+    derived |= VERSION_COLUMNS if contracts.latest.is_state else {}
     descriptions = {f.name: f.description for f in contracts.columns} | derived | LINEAGE_COLUMNS
 
     @dg.multi_asset(
@@ -58,7 +78,8 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
                     "dagster/column_schema": dg.TableSchema(
                         columns=[dg.TableColumn(f.name, f.sql_type.lower(), description=f.description)
                                  for f in contracts.columns]
-                        + [dg.TableColumn(name, "timestamptz", description=text) for name, text in derived.items()]
+                        + [dg.TableColumn(name, "varchar" if name == FIRST_VERSION else "timestamptz", description=text)
+                           for name, text in derived.items()]
                         + [dg.TableColumn(name, description=text) for name, text in LINEAGE_COLUMNS.items()]
                     ),
                     "contract": ", ".join(f"data_contracts/{source}/v{v}.yaml" for v in contracts.version_numbers),
@@ -99,6 +120,7 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
                 "quarantined": counts.quarantined,
                 "unreadable": counts.unreadable,
                 "duplicates": counts.duplicates,
+                "later_versions": counts.later_versions,
                 "files": counts.files,
             },
         )

@@ -3,12 +3,13 @@
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 
 from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
 from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.lib.cells import members_sql, stage_members, stage_transitions
+from funnel_assets.lib.stage_names import STAGES
 from funnel_assets.lib.lineage import column_lineage
-from funnel_assets.lib.materialize import materialize_sql
+from funnel_assets.lib.materialize import materialize_sql, partition_bounds
 
 SQL = Path(__file__).parent / "sql"
 
@@ -44,6 +45,20 @@ COLUMNS = {
     "share": "Share of the cohort's callers at this depth",
     "share_at_least": "Share of the cohort's callers at this depth or more",
     "production_rate": "Share of these developers in production within the horizon (90 days) after signup",
+    "user_pid": "The developer's pseudonym (keyed hash of the auth user id)",
+    "from_at": "When the developer reached the from stage",
+    "days_since_from": "Days from the from stage to the data's as-of time",
+    "email_engagement": "high (opened >= 3, clicked >= 1), medium (opened >= 1) or none",
+    "suggested_action": "From the seed's e-mail segments: monitor, targeted help offer or other channel",
+    "channel": "Acquisition channel of the first pre-signup page view",
+    "account_type": "individual or organization",
+    "first_day_error_codes": "Distinct non-2xx status codes in the developer's first 24 hours of requests",
+    "last_stage_reached": "The furthest funnel stage the developer has reached",
+    "bin_order": "Position of the time bin, shortest first",
+    "bin": "Time from the from stage to the to stage: minutes, hours, days",
+    "upper_s": "Upper end of the bin in seconds (inclusive); null for the last",
+    "within_window": "The bin lies inside the transition's window (counted as converted)",
+    "cumulative_share": "Share of the developers who reached the to stage in this bin or an earlier one",
 }
 STAGES_DEP = dg.AssetDep("developer_stages")
 EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
@@ -63,22 +78,22 @@ def _mart(lineage: dict[str, list[str]] | None = None, **kwargs):
     )
 
 
-def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str) -> dg.MaterializeResult:
+def _materialize(
+    context: dg.AssetExecutionContext, funnel: FunnelResource, table: str, members_of: tuple[str, ...] = ()
+) -> dg.MaterializeResult:
+    """Run the mart's SQL file; first stage the members it counts (its own, and those of `members_of`)."""
+    start, end = partition_bounds(context)
     with funnel.engine() as engine:
-        engine.put_frame("_transitions", pd.DataFrame([t.model_dump() for t in funnel.transition_rules]))
+        stage_transitions(engine, [t.model_dump() for t in funnel.transition_rules])
+        for mart in (table, *members_of) if members_sql(table).exists() else members_of:
+            stage_members(engine, mart, {**funnel.rule_params(), "week_start": start, "week_end": end})
         return materialize_sql(
             context, engine, table, SQL / f"{table}.sql", funnel.rule_params(), "cohort_week",
             preview=True, descriptions=COLUMNS,
         )
 
 
-STAGE_TIMES = [
-    f"developer_stages.{stage}_at"
-    for stage in (
-        "intent", "account_created", "credential_provisioned", "first_api_call",
-        "first_integration_milestone", "active_integration", "production_deployment",
-    )
-]
+STAGE_TIMES = [f"developer_stages.{stage}_at" for stage in STAGES]
 
 
 @_mart(
@@ -205,3 +220,29 @@ def mart_bottleneck(context: dg.AssetExecutionContext, funnel: FunnelResource) -
     cohort's complete rows: where to focus. Null while no row is complete.
     """
     return _materialize(context, funnel, "mart_bottleneck")
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")])
+def mart_dropoffs(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per developer and transition they entered but did not convert within its window, partitioned by signup week.
+
+    The developers `funnel trace mart_stage_conversion --who dropped` lists
+    (the same members), once their own window has closed: days since the from
+    stage, e-mail engagement segment and the seed's suggested action for it
+    (high: monitor, medium: targeted help offer, none: other channel),
+    channel, client kind, first-day error codes and the last stage reached.
+    Pseudonymous: `funnel trace --reidentify` turns a row into a contact.
+    """
+    return _materialize(context, funnel, "mart_dropoffs", members_of=("mart_stage_conversion", "mart_first_day_errors"))
+
+
+@_mart(deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")])
+def mart_time_to_convert(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per signup-week cohort, transition and time bin, partitioned by signup week.
+
+    A histogram of the time from `from_stage` to `to_stage` over the members
+    of the mart_stage_conversion cell who reached `to_stage`, in bins from
+    minutes to days (`before from` for a `to` reached first); `within_window`
+    marks the bins the transition's window counts as converted.
+    """
+    return _materialize(context, funnel, "mart_time_to_convert", members_of=("mart_stage_conversion",))

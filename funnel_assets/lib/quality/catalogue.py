@@ -48,7 +48,8 @@ def raw_checks(source: str) -> list[Check]:
     key = ", ".join(contract.unique_key)
     checks = [
         Check(f"{table}_reconciles_input_lines", table, "reconciliation", True, "lines",
-              "Every landing line of the week is accounted for: input lines = accepted + quarantined + duplicates."),
+              "Every landing line of the week is accounted for: input lines = accepted + quarantined + duplicates"
+              + (" (accepted = current versions + history)." if contract.is_state else ".")),
         Check(f"{table}_has_no_schema_drift", table, "contract", True, "lines",
               "Schema drift: no line adds, drops, renames or retypes a field against the contract version it "
               "declares (schema_version, 1 when absent), and the raw table has the contracts' columns. Lines that "
@@ -58,6 +59,11 @@ def raw_checks(source: str) -> list[Check]:
               f"Clock skew: no {contract.time_field} later than the end of its landing file's day (the data's "
               f"as-of for that line) plus a tolerance."),
         Check(f"{table}_has_unique_{_plural_key(source)}", table, "duplicates", False, "lines",
+              f"Versions, not duplicates (a state source): a line repeating the {key} of an earlier line is a "
+              f"newer version of it, accepted and counted as current or history; none is quarantined as a duplicate. "
+              f"Reported: a later week, ingested before this one, whose row took the entity's first version while "
+              f"this week holds an earlier one (re-materialise that week)."
+              if contract.is_state else
               f"Duplicates: no line repeats the {key} of an earlier line, in this week or an earlier week (a "
               f"re-sent file). Repeats are quarantined as duplicates and the first occurrence kept."),
         Check(f"{table}_has_only_readable_lines", table, "unreadable", False, "lines",

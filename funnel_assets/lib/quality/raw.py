@@ -16,7 +16,7 @@ from statistics import median
 import pandas as pd
 
 from funnel_assets.lib.engine import Engine, read_sql
-from funnel_assets.lib.ingest import CORRECTED_TIMESTAMP, SourceContracts
+from funnel_assets.lib.ingest import CORRECTED_TIMESTAMP, FIRST_VERSION, VERSION_TIME, SourceContracts, is_history
 from funnel_assets.lib.quality.catalogue import Check, raw_checks
 from funnel_assets.lib.quality.figures import by_week, failing_rows, judge, records
 from funnel_assets.lib.quality.gx import validate
@@ -58,6 +58,8 @@ class RawScope:
 def raw_table_columns(contracts: SourceContracts) -> list[str]:
     """The raw table's columns: every version's fields, the derived columns, then lineage."""
     derived = [CORRECTED_TIMESTAMP] if contracts.corrects_client_clock else []
+    if contracts.latest.is_state:
+        derived += [VERSION_TIME, FIRST_VERSION]
     return [f.name for f in contracts.columns] + derived + LINEAGE_COLUMNS
 
 
@@ -116,7 +118,9 @@ def _create_checked_view(engine: Engine, contracts: SourceContracts) -> None:
     engine.con.execute(
         f"create or replace temp view _checked as select _event_week as week, _source_file as file, "
         f"_source_line as line, {q(contracts.time_field)} as event_time, {key} as unique_key, "
-        f"_extra_fields as extra_fields, _contract_version as version{clocks} from {q('raw_' + contracts.source)}"
+        f"_extra_fields as extra_fields, _contract_version as version, {is_history(contracts)} as is_history, "
+        f"{FIRST_VERSION if contracts.latest.is_state else 'null::varchar'} as first_version{clocks} "
+        f"from {q('raw_' + contracts.source)}"
     )
 
 
@@ -130,10 +134,13 @@ def _reconciliation(check: Check, counts: pd.DataFrame) -> Outcome:
         weeks.append(WeekFigure(
             week, accounted, int(row.input_lines), failing_rows=abs(int(row.input_lines) - accounted),
             details={"input_lines": int(row.input_lines), "accepted": int(row.accepted),
+                     "current": int(row.accepted - row.history), "history": int(row.history),
                      "quarantined": int(row.unreadable + row.rejected), "duplicates": int(row.duplicates),
                      "files": int(row.files)},
         ))
-    return Outcome(check, EQUAL, weeks)
+    history = int(counts.history.sum())
+    totals = {"current": int(counts.accepted.sum()) - history, "history": history}
+    return Outcome(check, EQUAL, weeks, totals)
 
 
 def _contract(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFrame, t: RawThresholds) -> Outcome:
@@ -215,8 +222,13 @@ def _quarantined(engine: Engine, check: Check, scope: RawScope, counts: pd.DataF
 
 
 def _duplicates(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFrame, threshold: int) -> Outcome:
-    """Duplicates quarantined this run, and copies of this run's rows that later weeks still hold."""
+    """Duplicates quarantined this run, and copies of this run's rows that later weeks still hold.
+
+    A state source has no duplicates: its repeated keys are versions, counted as history by the reconciliation.
+    What remains to catch is a later week, ingested before these, that took a version for an entity's first."""
     outcome = _quarantined(engine, check, scope, counts, "duplicates", "duplicate", threshold)
+    if scope.contracts.latest.is_state:
+        outcome.details["versions"] = "a later record of the same key is a newer version (history), not a duplicate"
     later, later_sample = failing_rows(engine, read_sql(SQL / "later_copies.sql"), scope.params)
     for figure in outcome.weeks:
         extra = later.get(figure.week, 0)

@@ -13,20 +13,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from funnel_assets.lib.stage_names import STAGES  # noqa: F401  (the simulator plants these)
+
 CHANNELS = ("paid", "organic_search", "product_listing", "other", "unknown")
 UNKNOWN_CHANNEL = CHANNELS.index("unknown")
 ACCOUNT_TYPES = ("individual", "organization")
 EMAIL_SEGMENTS = ("none", "medium", "high")
 PRODUCTION_SIGNALS = ("none", "live_call", "webhook")
-STAGES = (
-    "intent",
-    "account_created",
-    "credential_provisioned",
-    "first_api_call",
-    "first_integration_milestone",
-    "active_integration",
-    "production_deployment",
-)
 
 # (client_name, client_kind, user agent); None = the request carries no User-Agent.
 CLIENTS = (

@@ -1,9 +1,7 @@
 -- one row per signup-week cohort and first-session depth (distinct endpoints in the 24 h from the first successful call), partitioned by signup week
-with stages as (
+with members as (
 
-    select * from developer_stages
-    where cohort_week >= cast($week_start as date) and cohort_week < cast($week_end as date)
-        and first_api_call_at is not null
+    select * from mart_first_session_depth_members
 
 ),
 
@@ -17,12 +15,10 @@ by_depth as (
 
     select
         cohort_week,
-        first_session_depth as depth,
+        depth,
         count(*) as developers,
-        count(*) filter (
-            where production_deployment_at <= account_created_at + to_days(cast($horizon_days as bigint))
-        ) as reached_production
-    from stages
+        count(*) filter (where converted) as reached_production
+    from members
     group by all
 
 ),

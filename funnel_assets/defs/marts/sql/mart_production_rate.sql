@@ -1,8 +1,7 @@
 -- one row per signup-week cohort: share of developers in production 30, 60 and 90 days after signup, partitioned by signup week
-with stages as (
+with members as (
 
-    select * from developer_stages
-    where cohort_week >= cast($week_start as date) and cohort_week < cast($week_end as date)
+    select * from mart_production_rate_members
 
 ),
 
@@ -16,11 +15,11 @@ counts as (
 
     select
         cohort_week,
-        count(*) as developers,
-        count(*) filter (where production_deployment_at <= account_created_at + interval 30 day) as production_30d,
-        count(*) filter (where production_deployment_at <= account_created_at + interval 60 day) as production_60d,
-        count(*) filter (where production_deployment_at <= account_created_at + interval 90 day) as production_90d
-    from stages
+        count(*) filter (where days = 30) as developers,
+        count(*) filter (where days = 30 and converted) as production_30d,
+        count(*) filter (where days = 60 and converted) as production_60d,
+        count(*) filter (where days = 90 and converted) as production_90d
+    from members
     group by cohort_week
 
 ),

@@ -10,8 +10,7 @@ developers_by_client as (
 
     -- a developer's client is the class of their first successful call
     select cohort_week, client_kind, client_name, count(*) as developers
-    from stages
-    where first_api_call_at is not null
+    from mart_sdk_usage_members
     group by all
 
 ),

@@ -1,8 +1,7 @@
 -- one row per signup-week cohort: time to first API call percentiles (seconds), partitioned by signup week
-with stages as (
+with members as (
 
-    select * from developer_stages
-    where cohort_week >= cast($week_start as date) and cohort_week < cast($week_end as date)
+    select * from mart_ttfac_by_cohort_members
 
 ),
 
@@ -12,30 +11,21 @@ as_of as (
 
 ),
 
-ttfac as (
-
-    select
-        cohort_week,
-        epoch(first_api_call_at - account_created_at) as seconds
-    from stages
-
-),
-
 final as (
 
     select
-        t.cohort_week,
+        m.cohort_week,
         count(*) as developers,
-        count(t.seconds) as called,
-        count(*) - count(t.seconds) as never_called,
-        quantile_cont(t.seconds, 0.25) as p25_s,
-        quantile_cont(t.seconds, 0.50) as p50_s,
-        quantile_cont(t.seconds, 0.75) as p75_s,
-        quantile_cont(t.seconds, 0.90) as p90_s,
-        any_value(a.as_of) >= t.cohort_week + interval 7 day + to_days(cast($horizon_days as bigint)) as is_complete
-    from ttfac as t
+        count(*) filter (where m.called) as called,
+        count(*) filter (where not m.called) as never_called,
+        quantile_cont(m.seconds, 0.25) as p25_s,
+        quantile_cont(m.seconds, 0.50) as p50_s,
+        quantile_cont(m.seconds, 0.75) as p75_s,
+        quantile_cont(m.seconds, 0.90) as p90_s,
+        any_value(a.as_of) >= m.cohort_week + interval 7 day + to_days(cast($horizon_days as bigint)) as is_complete
+    from members as m
     cross join as_of as a
-    group by t.cohort_week
+    group by m.cohort_week
 
 )
 

@@ -3,6 +3,7 @@ with signups as (
 
     select * from raw_auth_users
     where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+      and _first_version is null  -- one event per user: its first version, not each later one
 
 ),
 
@@ -10,6 +11,7 @@ keys as (
 
     select * from raw_api_keys
     where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+      and _first_version is null  -- one event per key issue: its first version, not each later one
 
 ),
 
@@ -38,6 +40,7 @@ tickets as (
 
     select * from raw_support_tickets
     where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+      and _first_version is null  -- one event per ticket, when it was opened: not each later update
 
 ),
 
