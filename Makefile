@@ -15,8 +15,9 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/funnel demo
 
+# -rs: every skipped test says why (no PostgreSQL, no browser, no vendor samples in FUNNEL_SAMPLES_DIR)
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 ui: install
 	mkdir -p .funnel/warehouse.dagster

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
 import traceback
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from funnel_assets.lib.bundled import bundled
 from funnel_assets.orchestration.writer_lock import WarehouseBusy
 
 LOCAL = Path(".funnel")
-INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
+INSTANCE_CONFIG = bundled("deploy") / "dagster.yaml"
 DEFAULT_DATA = LOCAL / "data"
 DEFAULT_WAREHOUSE = LOCAL / "warehouse.duckdb"
 
@@ -109,7 +111,8 @@ def _print_progress(p) -> None:
         print(f"  [{p.done:>2}/{p.total}] {p.step} {p.status} in {p.seconds:.1f}s", flush=True)
 
 
-def _print_failures(result) -> None:
+def _print_failures(result, log: Path | None = None) -> None:
+    """One line per blocking check that failed and per step that failed otherwise; the traces are in `log`."""
     from funnel_assets.orchestration.evaluations import failed_blocking_checks
 
     for failed in failed_blocking_checks(result):
@@ -117,8 +120,28 @@ def _print_failures(result) -> None:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
+            if error and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # the BLOCKED line above says which check, and what it found
             cause = error.cause.message.strip() if error and error.cause else (error.message.strip() if error else "")
-            print(f"FAILED {event.step_key}: {cause}", file=sys.stderr)
+            print(f"FAILED {event.step_key}: {cause.splitlines()[0] if cause else 'see the log'}", file=sys.stderr)
+    if log is not None:
+        print(f"details and stack traces: {log}", file=sys.stderr)
+
+
+def _print_warnings(result) -> None:
+    """The checks that failed with WARN: the run went on, and without a daemon nothing else would say so."""
+    from funnel_assets.orchestration.evaluations import warned_checks
+
+    warned = warned_checks(result)
+    for check in warned:
+        print(f"WARNED {check}")
+    if warned:
+        print(f"{len(warned)} check{'s' if len(warned) > 1 else ''} warned (the run went on): funnel checks --failed")
+
+
+def _run_log(warehouse: Path) -> Path:
+    """Where a run's Dagster log goes (stack traces included): beside the warehouse."""
+    return warehouse.with_name(f"{warehouse.stem}.run.log")
 
 
 def _say(line: str) -> None:
@@ -144,12 +167,17 @@ def _run(args: argparse.Namespace, vendor_sources: bool = True) -> int:
         resource.refuse_demo_key()  # writing real data: a key of its own
         _refuse_a_second_writer(resource)
         print(f"materialising every asset for the weeks in {resource.data_path / 'landing'} into {resource.warehouse}")
-        result = run_everything(defs(), resource, _instance(resource.warehouse), _print_progress, say=_say)
+        log = _run_log(resource.warehouse)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # Dagster's own log (a failing step's stack trace among it) goes to the file, not the terminal
+        with log.open("a", encoding="utf-8") as stream, contextlib.redirect_stderr(stream):
+            result = run_everything(defs(), resource, _instance(resource.warehouse), _print_progress, say=_say)
     except (ValueError, FileNotFoundError, WarehouseBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    _print_warnings(result)
     if not result.success:
-        _print_failures(result)
+        _print_failures(result, log)
         return 1
     print(f"done in {time.monotonic() - began:.1f}s (run {result.run_id})")
     return 0
@@ -279,18 +307,30 @@ def _show(args: argparse.Namespace, con) -> int:
             if week is None:
                 print(f"{args.asset} has no week column to filter by", file=sys.stderr)
                 return 2
+            cohort, problem = _cohort_week(args.cohort)
+            if problem:
+                weeks = _nearest_weeks(con, args.asset, week, cohort)
+                print(f"--cohort {args.cohort}: {problem}" + (f"; nearest weeks in {args.asset}: {weeks}" if weeks
+                      else ""), file=sys.stderr)
+                return 2
             sql += f" where {week} = ?"
-            params.append(date.fromisoformat(args.cohort))
+            params.append(cohort)
         sql += " order by all"
         cursor = con.execute(sql, params)
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        if not rows:
+            nearest = _nearest_weeks(con, args.asset, week, params[0]) if params else ""
+            print(f"{args.asset}: no rows" + (f" for {week} {args.cohort}; nearest weeks with rows: {nearest}"
+                  if params else ""), file=sys.stderr)
     finally:
         con.close()
     import pandas as pd
 
     from funnel_assets.lib.tables import in_funnel_order, render, without_empty_cohorts
 
+    if not rows and args.format == "table":
+        return 0  # said above, on stderr
     frame = in_funnel_order(pd.DataFrame(rows, columns=names))
     if not args.all_cohorts:
         frame = without_empty_cohorts(frame)
@@ -298,6 +338,47 @@ def _show(args: argparse.Namespace, con) -> int:
         frame = frame.head(args.limit)
     print(render(frame, args.format), end="" if args.format == "csv" else "\n")
     return 0
+
+
+def _cohort_week(text: str) -> tuple[date | None, str]:
+    """The Monday `text` names, or what is wrong with it (and the day it named, if any)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None, "not a date (expected a Monday as YYYY-MM-DD)"
+    if day.weekday():
+        monday = day - timedelta(days=day.weekday())
+        return day, (f"{day:%A} {day}, not a Monday: a week is named by its Monday "
+                     f"({monday} or {monday + timedelta(days=7)})")
+    return day, ""
+
+
+def _nearest_weeks(con, table: str, column: str, day: date | None) -> str:
+    """The weeks present in `table` nearest `day` (the first and last week when there is no day)."""
+    if day is None:
+        first, last = con.execute(f'select min({column}), max({column}) from "{table}"').fetchone()
+        return f"{first} .. {last}" if first else ""
+    found = con.execute(
+        f'select distinct {column} as week, abs(date_diff(\'day\', {column}, ?)) as distance from "{table}" '
+        "order by distance, week limit 2",
+        [day],
+    ).fetchall()
+    return ", ".join(str(week) for week, _ in sorted(found))
+
+
+def _check_status(row: dict) -> str:
+    """passed, warned (failed with WARN: the run went on) or failed (with ERROR: it blocked)."""
+    if row["passed"]:
+        return "passed"
+    return "warned" if row["severity"] == "WARN" else "failed"
+
+
+def _covers(row: dict) -> str:
+    """The week an evaluation is of; a range run's summary row names its range, not NaN."""
+    if row["partition"] is not None:
+        return row["partition"]
+    weeks = row.get("weeks") or []
+    return f"{weeks[0]} .. {weeks[-1]} (range)" if weeks else "whole table"
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -309,15 +390,35 @@ def cmd_checks(args: argparse.Namespace) -> int:
         rows = []
     else:
         rows = latest_check_results(_instance(warehouse), warehouse if args.warehouse else None)
+    for row in rows:
+        row["status"] = _check_status(row)
+    # a check's state is its worst evaluation (of any week, or of a run's range)
+    worst: dict[str, str] = {}
+    for row in rows:
+        order = ["passed", "warned", "failed"]
+        worst[row["check"]] = max(worst.get(row["check"], "passed"), row["status"], key=order.index)
+    shown = [r for r in rows if r["status"] != "passed"] if args.failed else rows
     if args.format == "json":
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps(shown, indent=2, default=str))
         return 0
     if not rows:
         print("no check has run yet: `funnel run --data DIR` runs them")
         return 0
     import pandas as pd
 
-    print(pd.DataFrame(rows).to_string(index=False))
+    if shown:
+        table = pd.DataFrame([{
+            "asset": r["asset"], "check": r["check"], "week": _covers(r), "status": r["status"],
+            # a passing blocking check is not an error: what it does when it fails
+            "on_failure": "blocks" if r["severity"] == "ERROR" else "warns",
+            "observed": r["observed"], "threshold": r["threshold"],
+            "failing": "" if r.get("failing_rows") is None else f"{r['failing_rows']} {r.get('unit') or ''}".strip(),
+        } for r in shown], dtype=object).fillna("")
+        print(table.to_string(index=False))
+    else:
+        print("no check failed or warned")
+    counts = {status: sum(1 for s in worst.values() if s == status) for status in ("passed", "warned", "failed")}
+    print(f"\n{len(worst)} checks: {counts['passed']} passed, {counts['warned']} warned, {counts['failed']} failed")
     return 0
 
 
@@ -333,7 +434,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         requests=args.requests, inject="",
     )
     print(f"1/2 generating {args.developers:,} simulated developers into {data_dir}")
-    cmd_generate(generate_args)
+    if cmd_generate(generate_args):
+        return 2
     print("2/2 materialising every asset")
     status = _run(args, vendor_sources=False)  # the demo shows simulated data only
     if status:
@@ -448,8 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(sub, warehouse_option)
 
-    p = sub.add_parser("checks", help="latest result of every data-quality check")
+    p = sub.add_parser("checks", help="latest result of every data-quality check, then how many passed, warned, failed")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--failed", action="store_true", help="only the evaluations that failed or warned")
     p.add_argument("--warehouse", default=None,
                    help="only the checks of runs that wrote this warehouse (default: every check of the instance)")
     p.set_defaults(func=cmd_checks)
@@ -469,6 +572,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # the reader went away (`funnel show ... | head`): stop quietly, as a pipe's writer does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a bug or an unforeseen input: one line here, the traceback in the log
         log = _error_log(Path(getattr(args, "warehouse", None) or DEFAULT_WAREHOUSE))
         with log.open("a") as handle:

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import yaml
 
-CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "data_contracts"
+from funnel_assets.lib.bundled import bundled
+
+CONTRACTS_DIR = bundled("data_contracts")
 
 # Contract types -> DuckDB storage types.
 SQL_TYPES = {

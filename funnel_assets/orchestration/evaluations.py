@@ -19,7 +19,7 @@ per-week evaluations and, where they need them, the figures from the summary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,12 @@ from funnel_assets.lib.quality.outcome import Outcome
 from funnel_assets.orchestration.writer_lock import WAREHOUSE_TAG
 
 
-def check_spec(check: Check) -> dg.AssetCheckSpec:
+def check_spec(check: Check, partitions_def: dg.PartitionsDefinition | None = WEEKLY) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         check.name,
         asset=check.asset,
         blocking=check.blocking,
-        partitions_def=WEEKLY,
+        partitions_def=partitions_def,
         additional_deps=list(check.reads),
         description=f"{check.description} Severity {check.severity}.",
     )
@@ -58,10 +58,13 @@ def _metadata(values: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def check_results(context, outcomes: list[Outcome]) -> list[dg.AssetCheckResult]:
-    """The results to return from the step; over a range of weeks, each week's evaluation is logged first."""
+def check_results(context, outcomes: list[Outcome], partitioned: bool = True) -> list[dg.AssetCheckResult]:
+    """The results to return from the step; over a range of weeks, each week's evaluation is logged first.
+
+    A check on an unpartitioned asset (`partitioned=False`) has one evaluation, whatever weeks the run covers.
+    """
     op_context = getattr(context, "op_execution_context", context)
-    per_week = not op_context.has_partition_key
+    per_week = partitioned and not op_context.has_partition_key
     results = []
     for outcome in outcomes:
         check = outcome.check
@@ -116,11 +119,24 @@ class FailedCheck:
     observed_value: Any
     threshold: Any
     failing_rows: Any
+    unit: str = ""  # what failing_rows counts: lines, days, weeks, developers, rows
+    severity: str = "ERROR"  # ERROR: it blocked (when blocking); WARN: the run went on
+    blocking: bool = True
+    figures: dict = field(default_factory=dict, compare=False)  # the evaluation's metadata
 
     def __str__(self) -> str:
-        weeks = f" for week{'s' if len(self.partitions) > 1 else ''} {', '.join(self.partitions)}" if self.partitions else ""
-        return (f"{self.asset}: check {self.check} failed{weeks}: observed {self.observed_value} against threshold "
-                f"{self.threshold} ({self.failing_rows} failing)")
+        weeks = ""
+        if len(self.partitions) > 3:
+            weeks = f" for {len(self.partitions)} weeks ({self.partitions[0]} .. {self.partitions[-1]})"
+        elif self.partitions:
+            weeks = f" for week{'s' if len(self.partitions) > 1 else ''} {', '.join(self.partitions)}"
+        failing = f"{self.failing_rows} failing {self.unit}".rstrip()
+        if "added_field_lines" in self.figures:  # schema drift: what breaks the contract apart from what only adds
+            failing += (f": {self.figures.get('breaking_lines', 0)} break the contract, "
+                        f"{self.figures['added_field_lines']} only add a field")
+        verb = "failed" if self.severity == "ERROR" else "warned"
+        return (f"{self.asset}: check {self.check} {verb}{weeks}: observed {self.observed_value} against threshold "
+                f"{self.threshold} ({failing})")
 
 
 def failed_blocking_checks(result) -> list[FailedCheck]:
@@ -130,30 +146,49 @@ def failed_blocking_checks(result) -> list[FailedCheck]:
     partition) and one for the whole range (without): the weeks come from the
     first, the figures from the second. A run over one week has just one.
     """
+    return [c for c in _failed_checks(result) if c.blocking and c.severity == "ERROR"]
+
+
+def warned_checks(result) -> list[FailedCheck]:
+    """One entry per check that failed with WARN: the run went on (the alert sensor reports them, with a daemon)."""
+    return [c for c in _failed_checks(result) if c.severity == "WARN"]
+
+
+def _failed_checks(result) -> list[FailedCheck]:
+    """Every check that failed; its severity is its range's (or its one week's): ERROR when any week's is."""
     found: dict[tuple[str, str], dict] = {}
     for event in result.all_events:
         if event.event_type_value != "ASSET_CHECK_EVALUATION":
             continue
         evaluation = event.asset_check_evaluation_data
-        if evaluation.passed or not evaluation.blocking or evaluation.severity.value != "ERROR":
+        if evaluation.passed:
             continue
-        entry = found.setdefault(_check_of(evaluation), {"weeks": [], "figures": None})
+        entry = found.setdefault(_check_of(evaluation),
+                                 {"weeks": [], "figures": None, "severities": set(), "blocking": evaluation.blocking})
         metadata = metadata_values(evaluation)
+        entry["severities"].add(evaluation.severity.value)
         if evaluation.partition is not None:
-            entry["weeks"].append(evaluation.partition)
+            entry["weeks"].append((evaluation.partition, evaluation.severity.value))
         if evaluation.partition is None or entry["figures"] is None:
             entry["figures"] = metadata
-    return [
-        FailedCheck(
+    failed = []
+    for (asset, check), entry in found.items():
+        severity = "ERROR" if "ERROR" in entry["severities"] else "WARN"
+        # the weeks that failed with the check's severity (a drift check's WARN weeks do not block)
+        weeks = {week for week, week_severity in entry["weeks"] if week_severity == severity}
+        failed.append(FailedCheck(
             asset=asset,
             check=check,
-            partitions=tuple(sorted(set(entry["weeks"]))),
+            partitions=tuple(sorted(weeks)),
             observed_value=entry["figures"].get("observed_value"),
             threshold=entry["figures"].get("threshold"),
             failing_rows=entry["figures"].get("failing_rows"),
-        )
-        for (asset, check), entry in found.items()
-    ]
+            unit=entry["figures"].get("unit") or "",
+            severity=severity,
+            blocking=entry["blocking"],
+            figures=entry["figures"],
+        ))
+    return failed
 
 
 def failed_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[tuple[dg.EventLogRecord, Any]]:
@@ -190,5 +225,9 @@ def latest_check_results(instance: dg.DagsterInstance, warehouse: Path | None = 
             "severity": evaluation.severity.value,
             "observed": metadata.get("observed_value"),
             "threshold": metadata.get("threshold"),
+            "failing_rows": metadata.get("failing_rows"),
+            "unit": metadata.get("unit"),
+            # a range run's summary: the weeks it covers
+            "weeks": sorted(metadata["per_week"]) if isinstance(metadata.get("per_week"), dict) else None,
         }
     return sorted(latest.values(), key=lambda r: (r["asset"], r["check"], str(r["partition"])))

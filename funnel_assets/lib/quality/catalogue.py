@@ -16,6 +16,7 @@ from funnel_assets.lib.contracts import SOURCES, load_contract
 
 RAW = "raw"  # evaluated by the raw asset while it holds the data
 CROSS = "cross"  # a separate check step, after the other assets it reads
+DOWNSTREAM = "downstream"  # a check step of its own per asset past raw, judging the asset's rows (downstream.py)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,9 @@ CROSS_SOURCE_CHECKS = [
 
 
 def all_checks() -> list[Check]:
-    return [c for s in SOURCES for c in raw_checks(s)] + CROSS_SOURCE_CHECKS
+    from funnel_assets.lib.quality.downstream import downstream_checks  # it builds on Check
+
+    return [c for s in SOURCES for c in raw_checks(s)] + CROSS_SOURCE_CHECKS + downstream_checks()
 
 
 def check_named(name: str) -> Check:

@@ -166,14 +166,18 @@ def _contract(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFram
     for week, row in counts.iterrows():
         drifting = int(row.extra_field_lines + row.rejected)
         changes = by_field[by_field["week"] == week]
+        # lines that break their contract (quarantined) apart from lines that only add a field (kept)
+        breakdown = {"breaking_lines": int(row.rejected), "added_field_lines": int(row.extra_field_lines)}
         weeks.append(WeekFigure(
             week, drifting, t.max_contract_violations, failing_rows=drifting, sample=sample.get(week, []),
-            details={"changes": records(changes, drop=("week",))} if len(changes) else {},
+            details={**breakdown, "changes": records(changes, drop=("week",))} if len(changes) else breakdown,
             # fields only added are kept (landing format v1 allows them): drift to report, not to block on
             severity="ERROR" if row.rejected else "WARN",
         ))
     overall = by_field.groupby(["version", "field", "change"], as_index=False)["lines"].sum()
     details = {
+        "breaking_lines": int(counts["rejected"].sum()),
+        "added_field_lines": int(counts["extra_field_lines"].sum()),
         "contract_versions": {f"v{int(r.version)}": int(r.lines) for r in versions.itertuples() if pd.notna(r.version)},
         "changes": records(overall),
         "drift": _drift_summary(overall, renames),
