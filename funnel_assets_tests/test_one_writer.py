@@ -47,7 +47,7 @@ def _wait_for_writer(warehouse: Path, process: subprocess.Popen, timeout: float 
 
 def _run(root: Path, data: Path) -> tuple[Path, list[str]]:
     warehouse = root / "w.duckdb"
-    return warehouse, ["run", "--data", str(data), "--warehouse", str(warehouse)]
+    return warehouse, ["run", "--data", str(data), "--warehouse", str(warehouse), "--demo-data"]
 
 
 def test_a_second_run_fails_fast_naming_the_writer_and_show_waits_for_it(tmp_path, data):

@@ -45,7 +45,7 @@ def test_two_warehouses_in_one_folder_share_no_identity_store_and_no_check_resul
     folder = tmp_path / "warehouses"
     for name, developers in (("a", 2), ("b", 3)):
         _landing(tmp_path / name, developers)
-        assert main(["run", "--data", str(tmp_path / name), "--warehouse", str(folder / f"{name}.duckdb")]) == 0
+        assert main(["run", "--data", str(tmp_path / name), "--warehouse", str(folder / f"{name}.duckdb"), "--demo-data"]) == 0
 
     assert _users(folder / "a.identity.sqlite") == 2
     assert _users(folder / "b.identity.sqlite") == 3
@@ -58,7 +58,7 @@ def test_one_dagster_home_for_two_warehouses_still_keeps_their_checks_apart(tmp_
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     for name, developers in (("a", 2), ("b", 3)):
         _landing(tmp_path / name, developers)
-        assert main(["run", "--data", str(tmp_path / name), "--warehouse", str(tmp_path / f"{name}.duckdb")]) == 0
+        assert main(["run", "--data", str(tmp_path / name), "--warehouse", str(tmp_path / f"{name}.duckdb"), "--demo-data"]) == 0
 
     assert _checks(capsys, "--warehouse", str(tmp_path / "a.duckdb")) == {2}
     assert _checks(capsys, "--warehouse", str(tmp_path / "b.duckdb")) == {3}
