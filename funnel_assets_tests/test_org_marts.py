@@ -12,13 +12,17 @@ import random
 from collections import defaultdict
 from datetime import timedelta
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from funnel_assets.cli import main
 from funnel_assets.defs.resources import DEFAULT_TRANSITIONS
 from funnel_assets.lib.orgs import ORG_STAGES
 from funnel_assets_tests.conftest import Pipeline
+from funnel_assets_tests.test_trace import _landing_record
 from funnel_assets_tests.test_independent_data import ENDPOINTS, START, oracle, raw_path, stamp, write_odd_landing
 
 HORIZON = timedelta(days=90)
@@ -133,11 +137,11 @@ def org_pipeline(tmp_path_factory, definitions):
     pipeline = Pipeline(definitions, tmp_path_factory.mktemp("orgs"))
     write_odd_landing(pipeline.data_dir, records, random.Random(21))
     pipeline.run()
-    return pipeline, org_oracle(people), people
+    return pipeline, org_oracle(people), people, records
 
 
 def test_org_stages_equal_the_oracle_org_by_org(org_pipeline):
-    pipeline, orgs, people = org_pipeline
+    pipeline, orgs, people, _ = org_pipeline
     stages = pipeline.frame("select * from org_stages").set_index("org_pid")
     pids = pipeline.pids(list(orgs) + [p["user_id"] for p in people])
     individuals = {pids[p["user_id"]] for p in people if p["org"] is None}
@@ -164,7 +168,7 @@ def _reached(want, stage):
 
 
 def test_org_marts_equal_the_oracle_cell_by_cell(org_pipeline):
-    pipeline, orgs, _ = org_pipeline
+    pipeline, orgs, _, _ = org_pipeline
     cohorts = defaultdict(list)
     for want in orgs.values():
         cohorts[pd.Timestamp(want["cohort_week"])].append(want)
@@ -209,3 +213,59 @@ def test_org_marts_equal_the_oracle_cell_by_cell(org_pipeline):
                 row = by_stage.loc[(week, stage, early)]
                 assert (row.orgs, row.reached) == (len(group), len(reached)), (week, stage, early)
                 assert (row.developers if reached else 0) == sum(w[stage]["developers"] for w in reached)
+
+
+def trace(pipeline, capsys, *args):
+    argv = ["trace", *args, "--warehouse", pipeline.resource.warehouse_path, "--format", "json"]
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_trace_lists_the_orgs_each_org_cell_counts(org_pipeline, capsys):
+    pipeline, orgs, _, _ = org_pipeline
+    pids = pipeline.pids(list(orgs))
+    weeks = sorted({w["cohort_week"] for w in orgs.values()})
+    listed = 0
+    for week in weeks:
+        members = {o: w for o, w in orgs.items() if w["cohort_week"] == week}
+        rows = trace(pipeline, capsys, "mart_org_stage_conversion", "--cohort", str(week),
+                     "--from", "first_api_call", "--to", "active_integration", "--who", "converted")
+        expected = {pids[o] for o, w in members.items() if _reached(w, "first_api_call")
+                    and w["active_integration"]["at"] is not None
+                    and w["active_integration"]["at"] <= w["first_api_call"]["at"] + timedelta(days=14)}
+        assert {r["org_pid"] for r in rows} == expected, week
+        rows = trace(pipeline, capsys, "mart_org_developers_by_stage", "--cohort", str(week),
+                     "--stage", "production_deployment", "--early-second-developer", "yes", "--who", "converted")
+        expected = {pids[o] for o, w in members.items() if w["early_second_developer"]
+                    and _reached(w, "production_deployment")}
+        assert {r["org_pid"] for r in rows} == expected, week
+        rows = trace(pipeline, capsys, "mart_org_ttfac", "--cohort", str(week), "--who", "never_called")
+        assert {r["org_pid"] for r in rows} == {pids[o] for o, w in members.items() if w["first_api_call"]["at"] is None}
+        listed += len(rows)
+    assert listed > 0
+
+
+def test_org_trace_points_each_stage_at_the_landing_line_of_its_event_in_that_org(org_pipeline, capsys):
+    pipeline, orgs, people, records = org_pipeline
+    pids = pipeline.pids(list(orgs) + [p["user_id"] for p in people])
+    org_of_pid = {pids[o]: o for o in orgs}
+    key_org = {k["key_id"]: k.get("org_id") for k in records["api_keys"]}
+    checked = 0
+    for week in sorted({w["cohort_week"] for w in orgs.values()}):
+        for row in trace(pipeline, capsys, "mart_org_production_rate", "--cohort", str(week), "--days", "90"):
+            org = org_of_pid[row["org_pid"]]
+            for stage in ORG_STAGES:
+                if row[f"{stage}_at"] is None:
+                    continue
+                record = _landing_record(pipeline.data_dir, row[f"{stage}_source_file"], row[f"{stage}_source_line"])
+                assert pids[record["user_id"]] == row[f"{stage}_user_pid"] if "user_id" in record else True
+                if "/gateway_requests/" in row[f"{stage}_source_file"]:
+                    assert record["request_id"] == row[f"{stage}_event_id"] and key_org[record["key_id"]] == org
+                elif "/api_keys/" in row[f"{stage}_source_file"]:
+                    assert record["org_id"] == org and row[f"{stage}_event_id"].startswith("key:")
+                elif "/analytics_events/" in row[f"{stage}_source_file"]:
+                    assert record["message_id"] == row[f"{stage}_event_id"]
+                else:
+                    assert "/auth_users/" in row[f"{stage}_source_file"] and record["org_id"] == org
+                checked += 1
+    assert checked > len(orgs)

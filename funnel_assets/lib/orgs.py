@@ -77,3 +77,45 @@ def orgs_as_developers(engine: Engine):
 def org_transitions(transitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The developer transitions an organisation can make: all but those from intent."""
     return [t for t in transitions if t["from_stage"] != "intent"]
+
+
+ORG_EVIDENCE = ("at", "user_pid", "event_id", "developers", "source_file", "source_line")
+
+
+def org_stage_columns() -> list[str]:
+    """`<stage>_at`, `_user_pid` (the developer), `_event_id`, `_developers`, `_source_file`, `_source_line`."""
+    return [f"{stage}_{part}" for stage in ORG_STAGES for part in ORG_EVIDENCE]
+
+
+def trace_org_cell(engine: Engine, params: dict[str, Any], mart: str, cohort, cell: dict[str, Any], who: str):
+    """One row per organisation `who` of an org mart's cell: each stage's time, developer, event and landing line."""
+    from funnel_assets.lib.cells import select_cell, stage_members, stage_transitions, week_bounds
+
+    bounds = {**params, **week_bounds(cohort)}
+    developer_mart = DEVELOPER_MART.get(mart)
+    transitions = engine.frame("select * from _transitions").to_dict("records")
+    stage_transitions(engine, org_transitions(transitions))
+    if developer_mart is None:
+        stage_members(engine, mart, bounds)
+        select_cell(engine, mart, cohort, cell, who)
+        org_column = "org_pid"
+    else:
+        with orgs_as_developers(engine):
+            stage_members(engine, developer_mart, bounds)
+        select_cell(engine, developer_mart, cohort, cell, who)
+        org_column = "user_pid"  # the developer mart's members, an organisation in place of a developer
+    engine.execute(f"create or replace temp view _cell_orgs as select distinct {org_column} as org_pid from _cell_members")
+    long = engine.frame(read_sql(Path(__file__).parent / "sql" / "trace_orgs.sql"))
+    orgs = long[["org_pid", "cohort_week", "developers"]].drop_duplicates("org_pid")
+    reached = long.dropna(subset=["reached_at"]).drop(columns=["developers"]).rename(
+        columns={"reached_at": "at", "developer_pid": "user_pid", "developers_then": "developers"}
+    )
+    wide = reached.pivot(index="org_pid", columns="stage", values=list(ORG_EVIDENCE))
+    wide.columns = [f"{stage}_{part}" for part, stage in wide.columns]
+    wide = wide.reindex(columns=org_stage_columns()).reset_index()
+    frame = orgs.merge(wide, on="org_pid", how="left")
+    frame["cohort_week"] = frame["cohort_week"].dt.date
+    for stage in ORG_STAGES:
+        for part in ("developers", "source_line"):
+            frame[f"{stage}_{part}"] = frame[f"{stage}_{part}"].astype("Int64")
+    return frame.sort_values("org_pid", ignore_index=True)
