@@ -43,7 +43,7 @@ for org_mart in ["mart_org_developers_by_stage", "mart_org_production_rate", "ma
 # the HTML report reads the marts it draws, over every week at once
 EXPECTED["funnel_report"] = ("reports", sorted([
     "mart_bottleneck", "mart_dropoffs", "mart_first_day_errors", "mart_production_rate", "mart_sdk_usage",
-    "mart_stage_conversion", "mart_time_to_convert", "mart_ttfac_by_cohort",
+    "mart_stage_conversion", "mart_time_to_convert", "mart_ttfac_by_cohort", "mart_org_developers_by_stage",
 ]), None)
 
 
