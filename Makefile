@@ -15,13 +15,14 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/funnel demo
 
+# -rs: every skipped test says why (no PostgreSQL, no browser, no vendor samples in FUNNEL_SAMPLES_DIR)
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 ui: install
-	mkdir -p .funnel/dagster_home
-	[ -f .funnel/dagster_home/dagster.yaml ] || cp deploy/dagster.yaml .funnel/dagster_home/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/.funnel/dagster_home $(BIN)/dagster dev
+	mkdir -p .funnel/warehouse.dagster
+	[ -f .funnel/warehouse.dagster/dagster.yaml ] || cp deploy/dagster.yaml .funnel/warehouse.dagster/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/.funnel/warehouse.dagster $(BIN)/dagster dev
 
 bench: install
 	$(BIN)/python bench/bench_run.py --requests 1000000

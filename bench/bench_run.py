@@ -68,11 +68,12 @@ def bench(requests: int, workdir: Path, seed: int) -> dict:
     gateway = lines_in(data / "landing" / "gateway_requests")
 
     warehouse = workdir / f"warehouse_{requests}.duckdb"
-    for leftover in [warehouse, workdir / "identity.sqlite"]:
+    for leftover in [warehouse, warehouse.with_name(f"{warehouse.stem}.identity.sqlite")]:
         leftover.unlink(missing_ok=True)
     env = {**os.environ, "DAGSTER_HOME": str(workdir / "dagster_home")}
     pipeline_s, pipeline_mb, output = timed(
-        [sys.executable, "-m", "funnel_assets.cli", "run", "--data", str(data), "--warehouse", str(warehouse)], env
+        [sys.executable, "-m", "funnel_assets.cli", "run", "--data", str(data), "--warehouse", str(warehouse),
+         "--demo-data"], env
     )
     floor_s, floor_mb, _ = timed([sys.executable, "-c", FLOOR, str(HERE / "floor.sql"), str(data / "landing")])
     return {

@@ -3,45 +3,72 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from datetime import date
+import traceback
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from funnel_assets.lib.bundled import bundled
+from funnel_assets.orchestration.writer_lock import WarehouseBusy
+
 LOCAL = Path(".funnel")
-INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
+INSTANCE_CONFIG = bundled("deploy") / "dagster.yaml"
 DEFAULT_DATA = LOCAL / "data"
 DEFAULT_WAREHOUSE = LOCAL / "warehouse.duckdb"
-DEFAULT_DAGSTER_HOME = LOCAL / "dagster_home"
 
 
-def _instance():
-    """The Dagster instance under DAGSTER_HOME (a local folder by default), so the UI sees our runs."""
+def _instance(warehouse: Path):
+    """The Dagster instance of this warehouse: DAGSTER_HOME when set, else the folder beside the warehouse."""
     import dagster as dg
 
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME.resolve())))
+    home = _instance_home(warehouse)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         # one run at a time: the warehouse is a single DuckDB file
         config.write_text(INSTANCE_CONFIG.read_text() if INSTANCE_CONFIG.exists() else "")
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_config(str(home))
 
 
-def _resource(args: argparse.Namespace, data_dir: Path):
+def _instance_home(warehouse: Path) -> Path:
+    from funnel_assets.defs.resources import FunnelResource
+
+    explicit = os.environ.get("DAGSTER_HOME")
+    return Path(explicit) if explicit else FunnelResource(warehouse_path=str(warehouse)).instance_home.resolve()
+
+
+def _resource(args: argparse.Namespace, vendor_sources: bool = True):
+    """The resource the run uses: `--config`, then `--data`, `--warehouse` and `--identity-db` over it
+    (without `vendor_sources` when told so: the demo shows simulated data only)."""
+    import pydantic
     import yaml
 
-    from funnel_assets.defs.resources import FunnelResource
+    from funnel_assets.defs.resources import FunnelResource, settings_from
 
     settings = {}
     if getattr(args, "config", None):
-        settings = yaml.safe_load(Path(args.config).read_text()) or {}
-    settings.update(data_dir=str(data_dir), warehouse_path=str(args.warehouse))
+        try:
+            document = yaml.safe_load(Path(args.config).read_text())
+        except yaml.YAMLError as error:
+            raise ValueError(f"{args.config}: not valid YAML ({' '.join(str(error).split())})") from None
+        settings = settings_from(document, args.config)
+    settings.update(data_dir=str(args.data), warehouse_path=str(args.warehouse))
+    if not vendor_sources:
+        settings.pop("vendor_sources", None)
     if getattr(args, "identity_db", None):
         settings["identity_db_url"] = args.identity_db
-    return FunnelResource(**settings)
+    if getattr(args, "demo_data", False):
+        settings["allow_demo_key"] = True
+    try:
+        return FunnelResource.from_settings(settings)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{args.config or 'settings'}: {where}: {first['msg']}") from None
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -84,68 +111,100 @@ def _print_progress(p) -> None:
         print(f"  [{p.done:>2}/{p.total}] {p.step} {p.status} in {p.seconds:.1f}s", flush=True)
 
 
-def _print_failures(result) -> None:
-    from funnel_assets.lib.quality import failed_blocking_checks
+def _print_failures(result, log: Path | None = None) -> None:
+    """One line per blocking check that failed and per step that failed otherwise; the traces are in `log`."""
+    from funnel_assets.orchestration.evaluations import failed_blocking_checks
 
     for failed in failed_blocking_checks(result):
         print(f"BLOCKED {failed}", file=sys.stderr)
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
+            if error and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # the BLOCKED line above says which check, and what it found
             cause = error.cause.message.strip() if error and error.cause else (error.message.strip() if error else "")
-            print(f"FAILED {event.step_key}: {cause}", file=sys.stderr)
+            print(f"FAILED {event.step_key}: {cause.splitlines()[0] if cause else 'see the log'}", file=sys.stderr)
+    if log is not None:
+        print(f"details and stack traces: {log}", file=sys.stderr)
 
 
-def _convert_vendor_sources(resource, data_dir: Path) -> None:
-    """Bring the landing files of the configured vendor sources up to date (new and changed files only)."""
-    from funnel_assets.lib.adapters.sync import sync_vendor_sources
+def _print_warnings(result) -> None:
+    """The checks that failed with WARN: the run went on, and without a daemon nothing else would say so."""
+    from funnel_assets.orchestration.evaluations import warned_checks
 
-    if resource.vendor_inputs:
-        print(sync_vendor_sources(resource.vendor_inputs, data_dir).summary(data_dir), flush=True)
+    warned = warned_checks(result)
+    for check in warned:
+        print(f"WARNED {check}")
+    if warned:
+        print(f"{len(warned)} check{'s' if len(warned) > 1 else ''} warned (the run went on): funnel checks --failed")
 
 
-def _run(args: argparse.Namespace, data_dir: Path, vendor_sources: bool = True) -> int:
+def _run_log(warehouse: Path) -> Path:
+    """Where a run's Dagster log goes (stack traces included): beside the warehouse."""
+    return warehouse.with_name(f"{warehouse.stem}.run.log")
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _refuse_a_second_writer(resource) -> None:
+    """Fail before converting or launching anything when another run writes the warehouse."""
+    from funnel_assets.orchestration.writer_lock import current_writer
+
+    writer = current_writer(resource.warehouse)
+    if writer is not None:
+        raise WarehouseBusy(writer)
+
+
+def _run(args: argparse.Namespace, vendor_sources: bool = True) -> int:
     from funnel_assets.definitions import defs
-    from funnel_assets.lib.runner import run_everything
+    from funnel_assets.orchestration.launch import run_everything
 
     began = time.monotonic()
     try:
-        resource = _resource(args, data_dir)
-        if vendor_sources:
-            _convert_vendor_sources(resource, data_dir)
-        print(f"materialising every asset for the weeks in {data_dir / 'landing'} into {args.warehouse}")
-        result = run_everything(defs(), resource, data_dir, _instance(), _print_progress)
-    except (ValueError, FileNotFoundError) as error:
+        resource = _resource(args, vendor_sources)
+        resource.refuse_demo_key()  # writing real data: a key of its own
+        _refuse_a_second_writer(resource)
+        print(f"materialising every asset for the weeks in {resource.data_path / 'landing'} into {resource.warehouse}")
+        log = _run_log(resource.warehouse)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # Dagster's own log (a failing step's stack trace among it) goes to the file, not the terminal
+        with log.open("a", encoding="utf-8") as stream, contextlib.redirect_stderr(stream):
+            result = run_everything(defs(), resource, _instance(resource.warehouse), _print_progress, say=_say)
+    except (ValueError, FileNotFoundError, WarehouseBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    _print_warnings(result)
     if not result.success:
-        _print_failures(result)
+        _print_failures(result, log)
         return 1
     print(f"done in {time.monotonic() - began:.1f}s (run {result.run_id})")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(args, Path(args.data))
+    return _run(args)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     from funnel_assets.definitions import defs
-    from funnel_assets.lib.backfill import backfill
+    from funnel_assets.orchestration.launch import backfill
 
-    data_dir = Path(args.data)
     try:
-        resource = _resource(args, data_dir)
-        _convert_vendor_sources(resource, data_dir)
+        resource = _resource(args)
+        resource.refuse_demo_key()  # writing real data: a key of its own
+        _refuse_a_second_writer(resource)
         results = backfill(
-            _instance(),
+            _instance(resource.warehouse),
             defs(),
             resource,
             date.fromisoformat(args.from_week),
             date.fromisoformat(args.to_week),
             _print_progress,
+            say=_say,
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, WarehouseBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     failed = [r for r in results if not r.success]
@@ -155,22 +214,24 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> dict:
-    """`--options FILE.yaml`, then each `--option KEY=VALUE` over it (a value is JSON when it parses as JSON)."""
+    """`--options FILE.yaml`, then each `--option KEY=VALUE` over it (text, or YAML for a mapping or flag option)."""
     import yaml
+
+    from funnel_assets.lib.adapters import option_value
 
     options = {}
     if args.options_file:
-        options = yaml.safe_load(Path(args.options_file).read_text()) or {}
+        try:
+            options = yaml.safe_load(Path(args.options_file).read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ValueError(f"{args.options_file}: not valid YAML ({str(error).splitlines()[0]})") from None
         if not isinstance(options, dict):
             raise ValueError(f"{args.options_file}: expected a mapping of option names to values")
     for pair in args.option:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+        options[key] = option_value(key, value)
     return options
 
 
@@ -224,7 +285,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     if not warehouse.exists():
         print(f"no warehouse at {warehouse}: run `funnel run --data DIR` first", file=sys.stderr)
         return 2
-    con = duckdb.connect(str(warehouse), read_only=True)
+    from funnel_assets.orchestration.writer_lock import reading
+
+    with reading(warehouse):  # a run writing the warehouse finishes first
+        return _show(args, duckdb.connect(str(warehouse), read_only=True))
+
+
+def _show(args: argparse.Namespace, con) -> int:
+    warehouse = Path(args.warehouse)
     try:
         con.execute("set TimeZone = 'UTC'")
         tables = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
@@ -239,18 +307,30 @@ def cmd_show(args: argparse.Namespace) -> int:
             if week is None:
                 print(f"{args.asset} has no week column to filter by", file=sys.stderr)
                 return 2
+            cohort, problem = _cohort_week(args.cohort)
+            if problem:
+                weeks = _nearest_weeks(con, args.asset, week, cohort)
+                print(f"--cohort {args.cohort}: {problem}" + (f"; nearest weeks in {args.asset}: {weeks}" if weeks
+                      else ""), file=sys.stderr)
+                return 2
             sql += f" where {week} = ?"
-            params.append(date.fromisoformat(args.cohort))
+            params.append(cohort)
         sql += " order by all"
         cursor = con.execute(sql, params)
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        if not rows:
+            nearest = _nearest_weeks(con, args.asset, week, params[0]) if params else ""
+            print(f"{args.asset}: no rows" + (f" for {week} {args.cohort}; nearest weeks with rows: {nearest}"
+                  if params else ""), file=sys.stderr)
     finally:
         con.close()
     import pandas as pd
 
     from funnel_assets.lib.tables import in_funnel_order, render, without_empty_cohorts
 
+    if not rows and args.format == "table":
+        return 0  # said above, on stderr
     frame = in_funnel_order(pd.DataFrame(rows, columns=names))
     if not args.all_cohorts:
         frame = without_empty_cohorts(frame)
@@ -260,19 +340,85 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_checks(args: argparse.Namespace) -> int:
-    from funnel_assets.lib.check_results import latest_check_results
+def _cohort_week(text: str) -> tuple[date | None, str]:
+    """The Monday `text` names, or what is wrong with it (and the day it named, if any)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None, "not a date (expected a Monday as YYYY-MM-DD)"
+    if day.weekday():
+        monday = day - timedelta(days=day.weekday())
+        return day, (f"{day:%A} {day}, not a Monday: a week is named by its Monday "
+                     f"({monday} or {monday + timedelta(days=7)})")
+    return day, ""
 
-    rows = latest_check_results(_instance())
+
+def _nearest_weeks(con, table: str, column: str, day: date | None) -> str:
+    """The weeks present in `table` nearest `day` (the first and last week when there is no day)."""
+    if day is None:
+        first, last = con.execute(f'select min({column}), max({column}) from "{table}"').fetchone()
+        return f"{first} .. {last}" if first else ""
+    found = con.execute(
+        f'select distinct {column} as week, abs(date_diff(\'day\', {column}, ?)) as distance from "{table}" '
+        "order by distance, week limit 2",
+        [day],
+    ).fetchall()
+    return ", ".join(str(week) for week, _ in sorted(found))
+
+
+def _check_status(row: dict) -> str:
+    """passed, warned (failed with WARN: the run went on) or failed (with ERROR: it blocked)."""
+    if row["passed"]:
+        return "passed"
+    return "warned" if row["severity"] == "WARN" else "failed"
+
+
+def _covers(row: dict) -> str:
+    """The week an evaluation is of; a range run's summary row names its range, not NaN."""
+    if row["partition"] is not None:
+        return row["partition"]
+    weeks = row.get("weeks") or []
+    return f"{weeks[0]} .. {weeks[-1]} (range)" if weeks else "whole table"
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from funnel_assets.orchestration.evaluations import latest_check_results
+
+    # without --warehouse: every check of the instance; with it, that warehouse's instance and runs only
+    warehouse = Path(args.warehouse or DEFAULT_WAREHOUSE)
+    if not (_instance_home(warehouse) / "dagster.yaml").exists():  # no run recorded: nothing to create here
+        rows = []
+    else:
+        rows = latest_check_results(_instance(warehouse), warehouse if args.warehouse else None)
+    for row in rows:
+        row["status"] = _check_status(row)
+    # a check's state is its worst evaluation (of any week, or of a run's range)
+    worst: dict[str, str] = {}
+    for row in rows:
+        order = ["passed", "warned", "failed"]
+        worst[row["check"]] = max(worst.get(row["check"], "passed"), row["status"], key=order.index)
+    shown = [r for r in rows if r["status"] != "passed"] if args.failed else rows
     if args.format == "json":
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps(shown, indent=2, default=str))
         return 0
     if not rows:
         print("no check has run yet: `funnel run --data DIR` runs them")
         return 0
     import pandas as pd
 
-    print(pd.DataFrame(rows).to_string(index=False))
+    if shown:
+        table = pd.DataFrame([{
+            "asset": r["asset"], "check": r["check"], "week": _covers(r), "status": r["status"],
+            # a passing blocking check is not an error: what it does when it fails
+            "on_failure": "blocks" if r["severity"] == "ERROR" else "warns",
+            "observed": r["observed"], "threshold": r["threshold"],
+            "failing": "" if r.get("failing_rows") is None else f"{r['failing_rows']} {r.get('unit') or ''}".strip(),
+        } for r in shown], dtype=object).fillna("")
+        print(table.to_string(index=False))
+    else:
+        print("no check failed or warned")
+    counts = {status: sum(1 for s in worst.values() if s == status) for status in ("passed", "warned", "failed")}
+    print(f"\n{len(worst)} checks: {counts['passed']} passed, {counts['warned']} warned, {counts['failed']} failed")
     return 0
 
 
@@ -282,14 +428,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
     if data_dir.exists():
         shutil.rmtree(data_dir)
+    args.demo_data = True  # simulated data: the published demo key is fine
     generate_args = argparse.Namespace(
         out=str(data_dir), developers=args.developers, weeks=args.weeks, start=args.start, seed=args.seed,
         requests=args.requests, inject="",
     )
     print(f"1/2 generating {args.developers:,} simulated developers into {data_dir}")
-    cmd_generate(generate_args)
+    if cmd_generate(generate_args):
+        return 2
     print("2/2 materialising every asset")
-    status = _run(args, data_dir, vendor_sources=False)  # the demo shows simulated data only
+    status = _run(args, vendor_sources=False)  # the demo shows simulated data only
     if status:
         return status
     print()
@@ -297,7 +445,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         warehouse=args.warehouse, asset="mart_production_rate", cohort=None, format="table", limit=None,
         all_cohorts=False,
     ))
-    home = os.environ["DAGSTER_HOME"]
+    home = _instance_home(Path(args.warehouse))
     print(
         f"""
 Where to look:
@@ -326,6 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def warehouse_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), help="DuckDB warehouse file (default: %(default)s)")
+
+    def demo_data_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--demo-data", action="store_true",
+                       help="the data is a demo: allow the published pseudonym key (never for real data)")
 
     def generate_options(p: argparse.ArgumentParser, developers: int) -> None:
         p.add_argument("--developers", type=int, default=developers, help="developers to simulate (default: %(default)s)")
@@ -358,7 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(DEFAULT_DATA), help="data folder to write landing/ into (default: %(default)s)")
     p.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE",
-        help="a format option, repeatable; VALUE is read as JSON when it is JSON (key_map='{\"cred\": \"key\"}')",
+        help="a format option, repeatable; VALUE is text (log_format='...'), or JSON/YAML for a mapping or flag "
+        "(key_map='{\"cred\": \"key\"}')",
     )
     p.add_argument("--options", dest="options_file", default=None, metavar="FILE.yaml", help="format options as YAML")
     p.set_defaults(func=cmd_convert)
@@ -371,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", default=None,
         help="YAML file of FunnelResource settings (windows, events, SDK patterns, vendor_sources to convert first)",
     )
+    demo_data_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="re-materialise a range of signup weeks (and the event weeks they read)")
@@ -380,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse_option(p)
     p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
     p.add_argument("--config", default=None, help="YAML file of FunnelResource settings")
+    demo_data_option(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("show", help="print a mart or table")
@@ -395,9 +550,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(sub, warehouse_option)
 
-    p = sub.add_parser("checks", help="latest result of every data-quality check")
+    p = sub.add_parser("checks", help="latest result of every data-quality check, then how many passed, warned, failed")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    warehouse_option(p)
+    p.add_argument("--failed", action="store_true", help="only the evaluations that failed or warned")
+    p.add_argument("--warehouse", default=None,
+                   help="only the checks of runs that wrote this warehouse (default: every check of the instance)")
     p.set_defaults(func=cmd_checks)
 
     p = sub.add_parser("demo", help="generate sample data, materialise everything, say where to look")
@@ -413,7 +570,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # the reader went away (`funnel show ... | head`): stop quietly, as a pipe's writer does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as error:  # a bug or an unforeseen input: one line here, the traceback in the log
+        log = _error_log(Path(getattr(args, "warehouse", None) or DEFAULT_WAREHOUSE))
+        with log.open("a") as handle:
+            handle.write(f"--- {datetime.now(timezone.utc).isoformat()} funnel {' '.join(argv or sys.argv[1:])}\n")
+            handle.write(traceback.format_exc())
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"error: {type(error).__name__}: {message} (traceback in {log})", file=sys.stderr)
+        return 1
+
+
+def _error_log(warehouse: Path) -> Path:
+    """Where tracebacks go: in the warehouse's Dagster instance, so one folder holds a run's records."""
+    home = _instance_home(warehouse)
+    home.mkdir(parents=True, exist_ok=True)
+    return home / "funnel-errors.log"
 
 
 if __name__ == "__main__":

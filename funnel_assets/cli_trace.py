@@ -52,16 +52,16 @@ def _missing_warehouse(args: argparse.Namespace) -> bool:
 def _resource(args: argparse.Namespace):
     from funnel_assets.cli import DEFAULT_DATA, _resource
 
-    return _resource(args, DEFAULT_DATA)
+    return _resource(argparse.Namespace(**{"data": DEFAULT_DATA, **vars(args)}))
 
 
 def _window(funnel, cell: dict) -> None:
     """The transition's window when only one is configured for from -> to; else say which there are."""
     windows = sorted(
-        t.window_days for t in funnel.transition_rules if (t.from_stage, t.to_stage) == (cell["from_stage"], cell["to_stage"])
+        t.window_days for t in funnel.rules.transition_rules if (t.from_stage, t.to_stage) == (cell["from_stage"], cell["to_stage"])
     )
     if not windows:
-        pairs = ", ".join(f"{t.from_stage}->{t.to_stage}@{t.window_days}" for t in funnel.transition_rules)
+        pairs = ", ".join(f"{t.from_stage}->{t.to_stage}@{t.window_days}" for t in funnel.rules.transition_rules)
         raise ValueError(f"no transition {cell['from_stage']} -> {cell['to_stage']}; configured: {pairs}")
     if cell.get("window_days") is None:
         if len(windows) > 1:
@@ -140,7 +140,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     funnel = _resource(args)
     if args.developer:
         with funnel.engine() as engine:
-            frame = timeline(engine, funnel.rule_params(), args.developer)
+            frame = timeline(engine, funnel.rules.params(), args.developer)
         if frame.empty:
             print(f"no events of developer {args.developer} in {warehouse}", file=sys.stderr)
             return 1
@@ -165,12 +165,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
         if args.mart == "mart_segment_conversion":
             cell.setdefault("metric", "production_90d")
         with funnel.engine() as engine:
-            stage_transitions(engine, [t.model_dump() for t in funnel.transition_rules])
+            stage_transitions(engine, [t.model_dump() for t in funnel.rules.transition_rules])
             if args.mart.startswith("mart_org_"):
-                frame = trace_org_cell(engine, funnel.rule_params(), args.mart, args.cohort, cell, args.who)
+                frame = trace_org_cell(engine, funnel.rules.params(), args.mart, args.cohort, cell, args.who)
             else:
                 frame = trace_cell(
-                    engine, funnel.rule_params(), args.mart, args.cohort, cell, args.who, args.reidentify
+                    engine, funnel.rules.params(), args.mart, args.cohort, cell, args.who, args.reidentify
                 )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -239,7 +239,7 @@ def add_commands(sub, warehouse_option) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from funnel_assets.cli import _instance
-    from funnel_assets.lib.check_results import latest_check_results
+    from funnel_assets.orchestration.evaluations import latest_check_results
     from funnel_assets.lib.report import write_report
 
     if _missing_warehouse(args):
@@ -249,7 +249,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         with funnel.engine() as engine:
-            charts = write_report(engine, out, latest_check_results(_instance()), warehouse)
+            charts = write_report(engine, out, latest_check_results(_instance(warehouse), warehouse), warehouse)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ import pytest
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.definitions import defs as load_defs
 from funnel_assets.lib.engine import connect
-from funnel_assets.lib.runner import run_everything
+from funnel_assets.orchestration.launch import run_everything
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ class Pipeline:
         )
 
     def run(self) -> dg.ExecuteInProcessResult:
-        result = run_everything(self.definitions, self.resource, self.data_dir, dg.DagsterInstance.ephemeral())
+        result = run_everything(self.definitions, self.resource, dg.DagsterInstance.ephemeral())
         assert result.success, [e.message for e in result.all_events if e.is_failure]
         return result
 

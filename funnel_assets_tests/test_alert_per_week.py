@@ -6,7 +6,7 @@ import dagster as dg
 
 from funnel_assets.defs.automation.resources import AlertSinksResource
 from funnel_assets.defs.automation.sensors import check_alerts
-from funnel_assets.lib.runner import run_everything
+from funnel_assets.orchestration.launch import run_everything
 from funnel_assets_tests.conftest import Pipeline
 from funnel_assets_tests.landing import at, write_landing
 from funnel_assets_tests.test_known_answers import call, key, user
@@ -28,7 +28,7 @@ def test_one_alert_per_failing_week(tmp_path, definitions):
         handle.write(json.dumps(future) + "\n")
 
     instance = dg.DagsterInstance.ephemeral()
-    result = run_everything(definitions, pipeline.resource, pipeline.data_dir, instance)
+    result = run_everything(definitions, pipeline.resource, instance)
     check = "raw_gateway_requests_has_no_events_in_the_future"
     evaluations = [
         e.event_specific_data

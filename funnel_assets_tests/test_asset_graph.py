@@ -24,7 +24,8 @@ MARTS = [
 ]
 
 EXPECTED = {
-    **{name: ("ingest", [], "weekly") for name in RAW},
+    "vendor_landing_files": ("ingest", [], None),
+    **{name: ("ingest", ["vendor_landing_files"], "weekly") for name in RAW},
     **{name: ("identity", deps, None) for name, deps in IDENTITY.items()},
     "developer_events": ("stages", sorted(RAW + list(IDENTITY)), "weekly"),
     "developer_stages": ("stages", ["developer_events", "identity_users"], "weekly"),
@@ -116,3 +117,66 @@ def test_metric_columns_trace_to_source_fields(definitions):
         schema = graph.get(dg.AssetKey(ref[0])).metadata.get("dagster/column_schema")
         if ref[0].startswith("raw_"):
             assert ref[1] in {c.name for c in schema.columns}, ref
+
+
+# The checks past the raw layer, by asset: every one blocks, and carries its asset's partitions.
+DOWNSTREAM_CHECKS = {
+    "developer_stages": [
+        "developer_stages_has_no_first_call_before_the_first_key",
+        "developer_stages_has_one_row_per_developer",
+        "developer_stages_has_stage_times_within_the_data_span",
+    ],
+    "identity_key_owners": ["identity_key_owners_has_one_owner_per_key_at_any_time"],
+    "mart_bottleneck": [
+        "mart_bottleneck_has_no_final_rate_while_incomplete",
+        "mart_bottleneck_has_one_row_per_cohort_week",
+        "mart_bottleneck_has_rates_between_0_and_1",
+    ],
+    "mart_first_day_errors": [
+        "mart_first_day_errors_has_no_more_developers_than_requests",
+        "mart_first_day_errors_has_one_row_per_cohort_week_endpoint_and_status",
+        "mart_first_day_errors_has_rates_between_0_and_1",
+    ],
+    "mart_first_session_depth": [
+        "mart_first_session_depth_has_one_row_per_cohort_week_and_depth",
+        "mart_first_session_depth_has_rates_between_0_and_1",
+    ],
+    "mart_production_rate": [
+        "mart_production_rate_has_no_more_in_production_than_developers",
+        "mart_production_rate_has_one_row_per_cohort_week",
+        "mart_production_rate_has_rates_between_0_and_1",
+    ],
+    "mart_sdk_usage": [
+        "mart_sdk_usage_has_one_row_per_cohort_week_and_client",
+        "mart_sdk_usage_has_rates_between_0_and_1",
+    ],
+    "mart_segment_conversion": [
+        "mart_segment_conversion_has_one_row_per_cohort_week_and_segment",
+        "mart_segment_conversion_has_rates_between_0_and_1",
+    ],
+    "mart_stage_conversion": [
+        "mart_stage_conversion_has_no_final_rate_while_incomplete",
+        "mart_stage_conversion_has_no_more_converted_than_entered",
+        "mart_stage_conversion_has_one_row_per_cohort_week_and_transition",
+        "mart_stage_conversion_has_rates_between_0_and_1",
+    ],
+    "mart_ttfac_by_cohort": [
+        "mart_ttfac_by_cohort_has_no_more_callers_than_developers",
+        "mart_ttfac_by_cohort_has_one_row_per_cohort_week",
+        "mart_ttfac_by_cohort_has_ordered_percentiles",
+    ],
+}
+
+
+def test_check_nodes_are_pinned(definitions):
+    graph = definitions.resolve_asset_graph()
+    by_asset: dict[str, list[str]] = {}
+    for key in graph.asset_check_keys:
+        by_asset.setdefault(key.asset_key.to_user_string(), []).append(key.name)
+    # the raw layer's checks (on raw_* assets) are pinned by test_quality against the catalogue
+    assert {a: sorted(names) for a, names in by_asset.items() if not a.startswith("raw_")} == DOWNSTREAM_CHECKS
+    for asset, names in DOWNSTREAM_CHECKS.items():
+        for name in names:
+            spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey(asset), name))
+            assert spec.blocking, name
+            assert spec.partitions_def == graph.get(dg.AssetKey(asset)).partitions_def, name

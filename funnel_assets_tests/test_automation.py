@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from funnel_assets.defs.automation.jobs import SLICE_TAG, closed_week
+from funnel_assets.orchestration.launch import SLICE_TAG
+from funnel_assets.orchestration.weeks import closed_week
 from funnel_assets.defs.automation.resources import AlertSinksResource
 from funnel_assets.defs.automation.schedules import funnel_weekly_job_schedule
 from funnel_assets.defs.automation.sensors import (
@@ -21,7 +22,7 @@ from funnel_assets.defs.automation.sensors import (
 )
 from funnel_assets.defs.partitions import WEEKLY
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.backfill import backfill
+from funnel_assets.orchestration.launch import backfill
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.retention import retention_cutoffs
 from funnel_assets_tests.conftest import Pipeline
@@ -67,8 +68,10 @@ def cohort_assets(repository):
 )
 def test_weekly_schedule_refreshes_the_closed_week_then_only_the_open_cohorts(repository, cohort_assets, tick, closed, first_open):
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=repository)
-        sources, cohorts = funnel_weekly_job_schedule(context)
+        # the funnel resource holds the warehouse during runs (setup and teardown): its contexts are context managers
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=repository,
+                                       resources={"funnel": FunnelResource()}) as context:
+            sources, cohorts = funnel_weekly_job_schedule(context)
     assert _names(sources) == RAW | IDENTITY | {"developer_events"}
     assert _weeks(sources) == (closed, closed)
     assert sources.tags[SLICE_TAG] == "sources"
@@ -107,8 +110,8 @@ def _request(i: int, day: date) -> dict:
 
 
 def _tick(sensor, instance, cursor, definitions, resources):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=definitions, resources=resources)
-    return sensor(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=definitions, resources=resources) as context:
+        return sensor(context)
 
 
 def test_late_landing_files_refresh_their_event_week_and_the_cohorts_reading_it(tmp_path, definitions, cohort_assets):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.defs.resources import FunnelRules
 from funnel_assets.lib.clients import DEFAULT_RULES, classify
 
 SAMPLES = Path(os.environ.get("FUNNEL_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples"))
@@ -122,7 +122,7 @@ def test_observed_user_agent_by_default_rules(user_agent):
 @needs_samples
 @pytest.mark.parametrize("user_agent", observed_user_agents() or ["(samples missing)"])
 def test_observed_user_agent_with_the_readme_sdk_patterns(user_agent):
-    rules = FunnelResource(extra_client_patterns=README_SDK_PATTERNS).client_rules
+    rules = FunnelRules(extra_client_patterns=README_SDK_PATTERNS).client_rules
     assert classify(user_agent, rules) == WITH_README_SDKS.get(user_agent, EXPECTED[user_agent])
 
 
@@ -132,7 +132,7 @@ def test_other_clients_by_default_rules(user_agent, expected):
 
 
 def test_extra_patterns_go_before_the_defaults_and_keep_them():
-    resource = FunnelResource(extra_client_patterns=[{"pattern": r"^curl/8\.4\.", "kind": "sdk", "name": "pinned-curl"}])
+    resource = FunnelRules(extra_client_patterns=[{"pattern": r"^curl/8\.4\.", "kind": "sdk", "name": "pinned-curl"}])
     assert classify("curl/8.4.0", resource.client_rules) == ("sdk", "pinned-curl")
     assert classify("curl/7.37.1", resource.client_rules) == ("raw_http", "curl")
-    assert resource.client_rules[1:] == FunnelResource().client_rules
+    assert resource.client_rules[1:] == FunnelRules().client_rules

@@ -17,7 +17,7 @@ from dagster._core.events import DagsterEventType
 
 from funnel_assets.defs.automation.resources import AlertSinksResource
 from funnel_assets.defs.automation.sensors import data_quality_alert_sensor
-from funnel_assets.lib.runner import run_everything
+from funnel_assets.orchestration.launch import run_everything
 from funnel_assets_tests.conftest import Pipeline
 from funnel_assets_tests.landing import write_landing
 from funnel_assets_tests.test_automation import tiny_probe
@@ -68,7 +68,7 @@ def test_the_postgres_instance_records_a_materialisation_and_its_checks(tmp_path
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-        result = run_everything(definitions, pipeline.resource, pipeline.data_dir, instance)
+        result = run_everything(definitions, pipeline.resource, instance)
         assert result.success
 
         run = instance.get_run_record_by_id(result.run_id)

@@ -16,9 +16,10 @@ import dagster as dg
 import pytest
 
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.quality import failed_blocking_checks
+from funnel_assets.orchestration.evaluations import failed_blocking_checks
 from funnel_assets.lib.quality.catalogue import all_checks, check_named
-from funnel_assets.lib.runner import run_everything
+from funnel_assets.defs.automation.jobs import funnel_weekly_job
+from funnel_assets.orchestration.launch import run_everything
 from funnel_assets.lib.simulator import DEFAULT_PARAMETERS, generate
 from funnel_assets.lib.simulator.faults import FAULTS
 
@@ -28,6 +29,7 @@ SMALL = {"developers": 250, "weeks": 3, "seed": 11, "requests": 8000,
 # fault -> the checks meant to catch it (the source whose count each reports)
 CAUGHT_BY = {
     "future_events": {"raw_gateway_requests_has_no_events_in_the_future": "gateway_requests"},
+    "past_events": {"raw_auth_users_has_no_events_before_their_day": "auth_users"},
     "client_clock_skew": {"raw_analytics_events_has_consistent_client_clocks": "analytics_events"},
     "call_before_key": {"raw_gateway_requests_has_no_calls_before_their_key_was_created": "gateway_requests"},
     "key_before_user": {"raw_api_keys_has_no_keys_created_before_their_user": "api_keys"},
@@ -84,9 +86,10 @@ def _run(definitions: dg.Definitions, root: Path, whole_graph: bool) -> Evaluati
         if isinstance(a, dg.AssetsDefinition) and (layers is None or set(a.group_names_by_key.values()) <= layers)
     ]
     # every check rides along with the assets, as `funnel run` does
-    with_checks = dg.Definitions(assets=[*assets, *definitions.asset_checks])
     resource = FunnelResource(data_dir=str(root / "data"), warehouse_path=str(root / "warehouse.duckdb"))
-    return Evaluations(run_everything(with_checks, resource, root / "data", dg.DagsterInstance.ephemeral()))
+    with_checks = dg.Definitions(assets=[*assets, *definitions.asset_checks], jobs=[funnel_weekly_job],
+                                 resources={"funnel": resource})
+    return Evaluations(run_everything(with_checks, resource, dg.DagsterInstance.ephemeral()))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ import pytest
 
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.engine import connect
-from funnel_assets.lib.ingest import ingest, load_contracts, read_leniently
+from funnel_assets.lib.contracts import load_contracts
+from funnel_assets.lib.ingest import ingest, read_leniently
 from funnel_assets.lib.landing import day_files, files_in
 from funnel_assets.lib.quality.raw import RawScope, evaluate_raw_checks
 from funnel_assets.lib.quality.thresholds import RawThresholds

@@ -26,7 +26,7 @@ import dagster as dg
 import pytest
 
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.runner import run_everything
+from funnel_assets.orchestration.launch import run_everything
 from funnel_assets_tests.landing import write_landing
 from funnel_assets_tests.test_identity_store import _records
 
@@ -71,13 +71,14 @@ def _free_port() -> int:
 class DagsterDev:
     """`dagster dev` in its own process group (so one SIGTERM to the group stops webserver, daemon and code server)."""
 
-    def __init__(self, home: Path, env: dict[str, str], log: Path):
+    def __init__(self, home: Path, env: dict[str, str], log: Path, command: list[str] | None = None):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
         dagster = Path(sys.executable).parent / "dagster"
+        command = command or [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml")]
         self.process = subprocess.Popen(
-            [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port)],
+            [*command, "-h", "127.0.0.1", "-p", str(self.port)],
             cwd=ROOT,
             env={**os.environ, **env, "DAGSTER_HOME": str(home), "FUNNEL_UI_BASE_URL": self.base},
             stdout=open(log, "w"),
@@ -141,7 +142,7 @@ def test_the_ui_shows_lineage_checks_metadata_and_runs_a_backfill(tmp_path, defi
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         resource = FunnelResource(data_dir=str(data_dir), warehouse_path=str(warehouse))
-        assert run_everything(definitions, resource, data_dir, instance).success
+        assert run_everything(definitions, resource, instance).success
     finally:
         instance.dispose()
 

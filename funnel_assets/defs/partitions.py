@@ -15,4 +15,6 @@ COHORT_WINDOW = dg.TimeWindowPartitionMapping(
     start_offset=-4, end_offset=13, allow_nonexistent_upstream_partitions=True
 )
 
+# Every asset of funnel_weekly_job takes a range of weeks in one run; the unpartitioned ones too, since
+# `dg launch --partition-range` asks every selected asset for this policy.
 SINGLE_RUN = dg.BackfillPolicy.single_run()

@@ -1,4 +1,10 @@
-"""Configuration of the whole pipeline, as one typed resource.
+"""Configuration of the whole pipeline: one typed resource, in two parts by concern.
+
+- `FunnelResource` itself: where the data lives and what runs it (the data
+  folder, the warehouse, the identity store, the pseudonym key, the engine's
+  memory and threads, the vendor sources to convert);
+- `FunnelRules` (its `rules`): how the funnel is defined (stages, windows,
+  events, client patterns, benchmark bands), the same wherever it runs.
 
 Defaults suit the embedded set-up (`funnel demo`, `dagster dev` from the
 repository root); every value can be changed in the launchpad, in
@@ -8,17 +14,21 @@ a run starts, never at import).
 
 from __future__ import annotations
 
+import difflib
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from funnel_assets.lib.adapters.sync import VendorInput
 from funnel_assets.lib.clients import DEFAULT_RULES, ClientRule
 from funnel_assets.lib.engine import Engine, connect
 from funnel_assets.lib.identity_store import IdentityStore
+from funnel_assets.orchestration.dead_runs import fail_dead_run
+from funnel_assets.orchestration.writer_lock import WAREHOUSE_TAG, Writer, acquire
 
 
 class Transition(dg.Config):
@@ -65,15 +75,12 @@ class VendorSource(dg.Config):
     options: dict[str, Any] = {}  # the format's options (key_map, log_format, campaign_field, ...)
 
 
-class FunnelResource(dg.ConfigurableResource):
-    """Where the data lives, where results go, and how the funnel is defined."""
+# Published with the code, so pseudonyms made with it can be recomputed by anyone: for demo data only.
+DEMO_PSEUDONYM_KEY = "funnel-assets-demo-key"
 
-    data_dir: str = ".funnel/data"
-    warehouse_path: str = ".funnel/warehouse.duckdb"
-    identity_db_url: str = ""  # empty: a SQLite file beside the warehouse
-    pseudonym_key: str = "funnel-assets-demo-key"  # set your own secret in production
-    memory_limit: str = "1536MB"
-    threads: int = 2
+
+class FunnelRules(dg.Config):
+    """How the funnel is defined: stage events, windows, sessions, client patterns, benchmark bands."""
 
     intent_path_prefixes: list[str] = ["/docs", "/pricing", "/signup"]
     milestone_event: str = "quickstart_completed"
@@ -83,6 +90,11 @@ class FunnelResource(dg.ConfigurableResource):
     search_engines: list[str] = ["google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia."]
     product_listings: list[str] = ["producthunt.com", "github.com", "npmjs.com"]
     session_gap_minutes: int = 30
+    # route templates: the paths of your API's OpenAPI document (YAML or JSON), when given
+    openapi_path: str = ""
+    # without one (or for paths it lacks): a position with more distinct literal-looking values than this
+    # under one parent is a parameter
+    route_literal_limit: int = 50
     first_session_hours: int = 24
     horizon_days: int = 90
     # an organisation's second developer joining within this many days of its first counts as early
@@ -93,7 +105,83 @@ class FunnelResource(dg.ConfigurableResource):
     ]
     # tried before client_patterns: your own SDKs without repeating the default rules
     extra_client_patterns: list[ClientPattern] = []
+
+    @property
+    def client_rules(self) -> tuple[ClientRule, ...]:
+        patterns = [
+            ClientPattern.model_validate(p) if isinstance(p, dict) else p
+            for p in [*self.extra_client_patterns, *self.client_patterns]
+        ]
+        return tuple(ClientRule(p.pattern, p.kind, p.name) for p in patterns)
+
+    @property
+    def transition_rules(self) -> list[Transition]:
+        return [Transition.model_validate(t) if isinstance(t, dict) else t for t in self.transitions]
+
+    def params(self) -> dict:
+        """The funnel rules as bound SQL parameters."""
+        return {
+            "intent_path_prefixes": self.intent_path_prefixes,
+            "milestone_event": self.milestone_event,
+            "production_webhook_event": self.production_webhook_event,
+            "production_environment": self.production_environment,
+            "paid_utm_mediums": self.paid_utm_mediums,
+            "search_engines": self.search_engines,
+            "product_listings": self.product_listings,
+            "session_gap_minutes": self.session_gap_minutes,
+            "route_literal_limit": self.route_literal_limit,
+            "first_session_hours": self.first_session_hours,
+            "horizon_days": self.horizon_days,
+            "org_second_developer_days": self.org_second_developer_days,
+        }
+
+
+class FunnelResource(dg.ConfigurableResource):
+    """Where the data lives and what runs it; how the funnel is defined is in `rules`."""
+
+    data_dir: str = ".funnel/data"
+    warehouse_path: str = ".funnel/warehouse.duckdb"
+    identity_db_url: str = ""  # empty: a SQLite file beside the warehouse
+    pseudonym_key: str = DEMO_PSEUDONYM_KEY  # set your own secret (FUNNEL_PSEUDONYM_KEY) for real data
+    allow_demo_key: bool = False  # the data is a demo: `funnel run` may use the published demo key
+    memory_limit: str = "1536MB"
+    threads: int = 2
     vendor_sources: list[VendorSource] = []
+    rules: FunnelRules = FunnelRules()
+
+    _writer: Writer | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run holds the warehouse for its whole length (a sensor, which only reads the landing folder, does not).
+
+        A writer before it that died is marked failed here, so the queue moves on.
+        """
+        if context.run_id is None:
+            return
+        self._writer = acquire(self.warehouse, context.run_id)
+        if context.instance is not None:  # `funnel checks --warehouse` reads the checks of its own runs
+            context.instance.add_run_tags(context.run_id, {WAREHOUSE_TAG: str(self.warehouse.resolve())})
+        if self._writer.previous is not None and context.instance is not None:
+            dead = fail_dead_run(context.instance, self._writer.previous, context.run_id)
+            if dead is not None:
+                context.log.warning(f"run {dead.run_id} had died while writing {self.warehouse}: marked failed")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> FunnelResource:
+        """From one flat mapping (a `--config` file): the keys of `FunnelRules` may sit at the top or under `rules`."""
+        rules = dict(settings.get("rules") or {})
+        rest = {}
+        for key, value in settings.items():
+            if key in FunnelRules.model_fields:
+                rules[key] = value
+            elif key != "rules":
+                rest[key] = value
+        return cls(**rest, rules=FunnelRules(**rules))
 
     @property
     def data_path(self) -> Path:
@@ -106,15 +194,19 @@ class FunnelResource(dg.ConfigurableResource):
     @property
     def identity_url(self) -> str:
         url = os.environ.get("FUNNEL_IDENTITY_DB_URL", self.identity_db_url)
-        return url or f"sqlite:///{self.warehouse.parent / 'identity.sqlite'}"
+        return url or f"sqlite:///{self.beside_warehouse('identity.sqlite')}"
+
+    def beside_warehouse(self, suffix: str) -> Path:
+        """A file or folder of this warehouse's own, beside it: `<warehouse name>.<suffix>`.
+
+        Every warehouse is a world of its own: two in one folder share nothing.
+        """
+        return self.warehouse.with_name(f"{self.warehouse.stem}.{suffix}")
 
     @property
-    def client_rules(self) -> tuple[ClientRule, ...]:
-        patterns = [
-            ClientPattern.model_validate(p) if isinstance(p, dict) else p
-            for p in [*self.extra_client_patterns, *self.client_patterns]
-        ]
-        return tuple(ClientRule(p.pattern, p.kind, p.name) for p in patterns)
+    def instance_home(self) -> Path:
+        """The DAGSTER_HOME `funnel` uses for this warehouse when none is set."""
+        return self.beside_warehouse("dagster")
 
     @property
     def vendor_inputs(self) -> tuple[VendorInput, ...]:
@@ -122,13 +214,21 @@ class FunnelResource(dg.ConfigurableResource):
         return tuple(VendorInput(s.format, Path(s.path), dict(s.options)) for s in sources)
 
     @property
-    def transition_rules(self) -> list[Transition]:
-        return [Transition.model_validate(t) if isinstance(t, dict) else t for t in self.transitions]
+    def pseudonym_secret(self) -> str:
+        return os.environ.get("FUNNEL_PSEUDONYM_KEY", self.pseudonym_key)
+
+    def refuse_demo_key(self) -> None:
+        """Real data needs a key of its own: with the published one, anyone holding the identity store
+        recomputes a pseudonym from a guessed e-mail address."""
+        if self.pseudonym_secret == DEMO_PSEUDONYM_KEY and not self.allow_demo_key:
+            raise ValueError(
+                "the pseudonym key is the published demo key: set FUNNEL_PSEUDONYM_KEY (or pseudonym_key in "
+                "--config) to a secret of your own, or pass --demo-data (allow_demo_key: true) for demo data"
+            )
 
     @contextmanager
     def engine(self) -> Iterator[Engine]:
-        key = os.environ.get("FUNNEL_PSEUDONYM_KEY", self.pseudonym_key)
-        with connect(self.warehouse, key, self.memory_limit, self.threads) as engine:
+        with connect(self.warehouse, self.pseudonym_secret, self.memory_limit, self.threads) as engine:
             yield engine
 
     @contextmanager
@@ -139,21 +239,32 @@ class FunnelResource(dg.ConfigurableResource):
         finally:
             store.close()
 
-    def rule_params(self) -> dict:
-        """The funnel rules as bound SQL parameters."""
-        return {
-            "intent_path_prefixes": self.intent_path_prefixes,
-            "milestone_event": self.milestone_event,
-            "production_webhook_event": self.production_webhook_event,
-            "production_environment": self.production_environment,
-            "paid_utm_mediums": self.paid_utm_mediums,
-            "search_engines": self.search_engines,
-            "product_listings": self.product_listings,
-            "session_gap_minutes": self.session_gap_minutes,
-            "first_session_hours": self.first_session_hours,
-            "horizon_days": self.horizon_days,
-            "org_second_developer_days": self.org_second_developer_days,
-        }
-
 
 defs = dg.Definitions(resources={"funnel": FunnelResource()})
+
+
+def _refuse_unknown(names, known: list[str], source: str, where: str = "") -> None:
+    for name in names:
+        if name not in known:
+            nearest = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else f"; known settings: {', '.join(known)}"
+            raise ValueError(f"{source}: unknown setting {where}{name!r}{hint}")
+
+
+def settings_from(document: object, source: str) -> dict[str, Any]:
+    """The FunnelResource settings of a configuration document (parsed YAML), refusing what it would not read.
+
+    The funnel's rules may sit at the top or under `rules:`. An unknown key is an error naming the
+    nearest valid one (`milestone_evnt` -> `milestone_event`)."""
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ValueError(f"{source}: expected a mapping of settings (name: value), not a YAML {type(document).__name__}")
+    rules = sorted(FunnelRules.model_fields)
+    _refuse_unknown(document, sorted({*FunnelResource.model_fields, *rules}), source)
+    nested = document.get("rules")
+    if nested is not None:
+        if not isinstance(nested, dict):
+            raise ValueError(f"{source}: `rules` must be a mapping of funnel rules, not a YAML {type(nested).__name__}")
+        _refuse_unknown(nested, rules, source, "rules.")
+    return dict(document)

@@ -16,6 +16,8 @@ from typing import Any, Iterator
 import duckdb
 import pandas as pd
 
+from funnel_assets.lib.scrub import scrub_macros
+
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
@@ -63,11 +65,14 @@ class Engine:
             )
         )
 
-    def put_frame(self, table: str, frame: pd.DataFrame) -> None:
-        """Replace `table` with the rows of a small frame (configuration, identity)."""
+    def put_frame(self, table: str, frame: pd.DataFrame, temporary: bool = False) -> None:
+        """Replace `table` with the rows of a small frame (configuration, identity).
+
+        `temporary`: the table lives only as long as this connection (values that must not be stored)."""
         self.con.register("_incoming_frame", frame)
+        kind = "temp table" if temporary else "table"
         try:
-            self.con.execute(f'create or replace table "{table}" as select * from _incoming_frame')
+            self.con.execute(f'create or replace {kind} "{table}" as select * from _incoming_frame')
         finally:
             self.con.unregister("_incoming_frame")
 
@@ -121,7 +126,7 @@ def connect(
     threads: int = 2,
     read_only: bool = False,
 ) -> Iterator[Engine]:
-    """Open the warehouse file, install the `pseudo()` macro, close when done."""
+    """Open the warehouse file, install the `pseudo()` and `scrub()` macros, close when done."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         str(path),
@@ -139,6 +144,9 @@ def connect(
             "left(sha256(getvariable('pseudonym_key') || ':' || "
             "sha256(getvariable('pseudonym_key') || ':' || cast(v as varchar))), 20) end"
         )
+        # Free text leaving the raw layer loses e-mail addresses, tokens and key-like secrets (lib/scrub.py).
+        for macro in scrub_macros():
+            con.execute(macro)
         yield Engine(con)
     finally:
         con.close()

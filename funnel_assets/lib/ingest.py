@@ -7,11 +7,22 @@ quarantine table with its file, line and reason, of one of three kinds:
   empty line, or the remainder of a truncated or corrupt gzip file);
 - `rejected`: a JSON object that breaks the contract version it declares
   (a missing required field, a wrong type, a value outside the allowed set);
-- `duplicate`: a line whose unique key was seen before, earlier in the files
-  of this run or in an earlier week already in the raw table (a re-sent file);
-  the first occurrence is kept.
+- `duplicate`: a line of an event source whose unique key was seen before,
+  earlier in the files of this run or in an earlier week already in the raw
+  table (a re-sent file); the first occurrence is kept.
 
-So for every partition, input lines = accepted + quarantined + duplicates.
+State sources (contract `kind: state`: users, API keys, tickets) have no duplicates: a
+later line with the same unique key is a newer version of the entity and is
+accepted. Its row carries `_first_version` (file:line of the entity's first
+landed version; null on that first version) and every row of a state source
+carries `_version_time`, the first present of the contract's `versioned_by`
+fields, else its time field. The current version of an entity is its row with
+the latest `_version_time`, then the latest landing file day and line
+(`is_history`, and the identity SQL); the others are its history, kept and
+counted.
+
+So for every partition, input lines = accepted (current + history) +
+quarantined + duplicates.
 The table `ingested_files` keeps those counts per landing file (one row per
 file, empty files included), which the quality checks read.
 
@@ -34,24 +45,23 @@ files, values are always bound parameters.
 
 from __future__ import annotations
 
+import codecs
 import zlib
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from funnel_assets.lib.contracts import CONTRACTS_DIR, Contract, Field, load_contract
+from funnel_assets.lib.contracts import CORRECTED_TIMESTAMP, FIRST_VERSION, VERSION_TIME, Contract, Field, SourceContracts
 from funnel_assets.lib.engine import Engine
 from funnel_assets.lib.landing import DayFile
 
 QUARANTINE_TABLE = "quarantine"
 FILES_TABLE = "ingested_files"
 VERSION_FIELD = "schema_version"
-CORRECTED_TIMESTAMP = "corrected_timestamp"
 
 # json_type() names per contract type.
 _JSON_TYPES = {
@@ -66,66 +76,6 @@ _OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
 
 @dataclass(frozen=True)
-class SourceContracts:
-    """Every contract version of one source, and the raw table they share."""
-
-    source: str
-    versions: tuple[Contract, ...]
-
-    @property
-    def latest(self) -> Contract:
-        return self.versions[-1]
-
-    @property
-    def version_numbers(self) -> list[int]:
-        return [c.version for c in self.versions]
-
-    @property
-    def unique_key(self) -> tuple[str, ...]:
-        return self.latest.unique_key
-
-    @property
-    def time_field(self) -> str:
-        return self.latest.time_field
-
-    @property
-    def columns(self) -> list[Field]:
-        """The union of every version's fields, in order of first appearance (the latest version's description)."""
-        latest = {f.name: f for f in self.latest.fields}
-        seen: dict[str, Field] = {}
-        for contract in self.versions:
-            for f in contract.fields:
-                seen.setdefault(f.name, latest.get(f.name, f))
-        return list(seen.values())
-
-    def versions_with(self, name: str) -> list[int]:
-        return [c.version for c in self.versions if name in c.field_names]
-
-    @property
-    def corrects_client_clock(self) -> bool:
-        """Segment-style records: a client timestamp with the client's sent_at and the server's received_at."""
-        names = {f.name for f in self.columns}
-        return {"sent_at", "received_at"} <= names and self.time_field not in ("sent_at", "received_at")
-
-
-@cache
-def load_contracts(source: str, contracts_dir: Path = CONTRACTS_DIR) -> SourceContracts:
-    """Every version of `source`'s contract; the key, time field and field types must agree across versions."""
-    numbers = sorted(int(p.stem[1:]) for p in (contracts_dir / source).glob("v*.yaml"))
-    versions = tuple(load_contract(source, n, contracts_dir) for n in numbers)
-    if not versions:
-        raise FileNotFoundError(f"no contract for source {source!r} in {contracts_dir / source}")
-    types: dict[str, str] = {}
-    for contract in versions:
-        if (contract.unique_key, contract.time_field) != (versions[0].unique_key, versions[0].time_field):
-            raise ValueError(f"{source} v{contract.version}: the unique key and time field cannot change between versions")
-        for f in contract.fields:
-            if types.setdefault(f.name, f.type) != f.type:
-                raise ValueError(f"{source} v{contract.version}: field {f.name} changes type; give it a new name")
-    return SourceContracts(source, versions)
-
-
-@dataclass(frozen=True)
 class IngestCounts:
     input_lines: int
     accepted: int
@@ -133,6 +83,7 @@ class IngestCounts:
     duplicates: int
     files: int
     unreadable: int = 0
+    later_versions: int = 0  # accepted lines of a state source that are newer versions of an entity seen before
 
 
 def _q(name: str) -> str:
@@ -285,13 +236,14 @@ def _decompressed(path: Path) -> tuple[bytes, str | None]:
 def read_leniently(path: Path) -> tuple[list[str | None], list[str | None]]:
     """Every line of a file DuckDB cannot read, and for each the reason it is unreadable (or None).
 
-    Invalid UTF-8 keeps the line's text with the bad bytes escaped. A gzip
+    A UTF-8 byte order mark at the start is dropped. Invalid UTF-8 keeps the line's text with the bad bytes escaped. A gzip
     stream that ends early gives the lines before the break, then one line
     for the remainder (the partial text, perhaps empty) carrying the reason,
     so the truncation is counted and quarantined like any bad line.
     """
     data, broken = _decompressed(path)
-    pieces = data.split(b"\n")
+    # a UTF-8 byte order mark is no part of the first line (DuckDB's reader drops it too)
+    pieces = data.removeprefix(codecs.BOM_UTF8).split(b"\n")
     if not broken and pieces and pieces[-1] == b"":
         pieces.pop()  # the newline that ends the last line
     lines: list[str | None] = []
@@ -364,7 +316,10 @@ def _key(contracts: SourceContracts, row: str) -> str:
 
 
 def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> str:
-    """_judged with each valid line's first occurrence: this run's files first, then earlier weeks in `table`."""
+    """_judged with each valid line's first occurrence: this run's files first, then earlier weeks in `table`.
+
+    An event's is `duplicate_of`, a state record's `first_version`."""
+    state = contracts.latest.is_state
     earlier = (
         f"""
             select {_key(contracts, 'raw')} as unique_key,
@@ -391,17 +346,24 @@ def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> st
             group by all
             having count(*) > 1
         ),
-        earlier as ({earlier})
-        select p.*,
-               case when p.kind is not null then null
-                    when e.first_seen is not null
-                        then e.first_seen.file || ':' || e.first_seen.line_no || ' (week ' || e.first_seen.week || ')'
-                    when r.first_seen is not null and {{'file': p.file, 'line_no': p.line_no}} <> r.first_seen
-                        then r.first_seen.file || ':' || r.first_seen.line_no
-               end as duplicate_of
-        from _judged as p
-        left join repeated as r on p.kind is null and r.unique_key = {_key(contracts, 'p')}
-        left join earlier as e on p.kind is null and e.unique_key = {_key(contracts, 'p')}
+        earlier as ({earlier}),
+        first_seen as (
+            select p.*,
+                   case when p.kind is not null then null
+                        when e.first_seen is not null
+                            then e.first_seen.file || ':' || e.first_seen.line_no || ' (week ' || e.first_seen.week || ')'
+                        when r.first_seen is not null and {{'file': p.file, 'line_no': p.line_no}} <> r.first_seen
+                            then r.first_seen.file || ':' || r.first_seen.line_no
+                   end as first_occurrence
+            from _judged as p
+            left join repeated as r on p.kind is null and r.unique_key = {_key(contracts, 'p')}
+            left join earlier as e on p.kind is null and e.unique_key = {_key(contracts, 'p')}
+        )
+        -- an event seen before is a duplicate; a state record seen before is a newer version of it
+        select * exclude (first_occurrence),
+               {'null::varchar' if state else 'first_occurrence'} as duplicate_of,
+               {'first_occurrence' if state else 'null::varchar'} as first_version
+        from first_seen
     """
 
 
@@ -434,27 +396,33 @@ def ingest(
     engine.execute(_rank_sql(contracts, table, earlier_weeks), {"week_start": week_start})
 
     typed = ", ".join(_typed(f, contracts) for f in contracts.columns)
-    derived = ""
+    derived = {}
     if contracts.corrects_client_clock:
         # Segment's correction: the client's clock runs off by sent_at - received_at; move the event by as much.
         t = _q(contracts.time_field)
-        derived = (
-            f", case when sent_at is not null and received_at is not null "
+        derived[CORRECTED_TIMESTAMP] = (
+            f"case when sent_at is not null and received_at is not null "
             f"and abs(epoch(received_at) - epoch(sent_at)) > $clock_tolerance_seconds "
-            f"then received_at - (sent_at - {t}) else {t} end as {CORRECTED_TIMESTAMP}"
+            f"then received_at - (sent_at - {t}) else {t} end"
         )
-    columns = ", ".join(_q(f.name) for f in contracts.columns)
+    if contracts.latest.is_state:
+        ordering = [*contracts.latest.versioned_by, contracts.time_field]
+        derived[VERSION_TIME] = f"coalesce({', '.join(_q(name) for name in ordering)})"
+    # the raw table's columns, in the order contracts.py declares them
+    columns = ", ".join(f"{derived[c.name]} as {_q(c.name)}" if c.name in derived else _q(c.name)
+                        for c in contracts.raw_columns)
     accepted = engine.replace_rows(
         table,
         f"""
-        select {columns}{derived}, _event_week, _source_file, _source_line, _contract_version, _extra_fields
+        select {columns}
         from (
             select {typed},
                    p.event_week as _event_week,
                    p.file as _source_file,
                    p.line_no as _source_line,
                    p.version as _contract_version,
-                   p.extra_fields as _extra_fields
+                   p.extra_fields as _extra_fields,
+                   p.first_version as {FIRST_VERSION}
             from _ranked p
             where p.kind is null and p.duplicate_of is null
         )
@@ -483,11 +451,12 @@ def ingest(
     )
     _record_files(engine, contracts.source, files, data_dir, fallbacks, week_range)
     counts = engine.execute(
-        "select count(*) filter (where kind = 'unreadable'), count(*) filter (where duplicate_of is not null) from _ranked"
+        "select count(*) filter (where kind = 'unreadable'), count(*) filter (where duplicate_of is not null), "
+        "count(*) filter (where first_version is not null) from _ranked"
     ).fetchone()
     for temp in ("_landing_lines", "_judged", "_ranked"):
         engine.con.execute(f"drop table if exists {temp}")
-    unreadable, duplicates = int(counts[0]), int(counts[1])
+    unreadable, duplicates, later_versions = (int(n) for n in counts)
     return IngestCounts(
         input_lines=input_lines,
         accepted=accepted,
@@ -495,6 +464,7 @@ def ingest(
         duplicates=duplicates,
         files=len(files),
         unreadable=unreadable,
+        later_versions=later_versions,
     )
 
 
@@ -545,3 +515,20 @@ def _record_files(
         )
     finally:
         engine.con.unregister("_files_read")
+
+
+# --- versions of state sources ---------------------------------------------------------------
+
+
+def is_history(contracts: SourceContracts) -> str:
+    """A SQL expression over the raw table: true on a row that a later version of its entity supersedes.
+
+    An entity's current version is its row with the latest `_version_time`,
+    then the latest landing file (by day) and line. Event rows are never history."""
+    if not contracts.latest.is_state:
+        return "false"
+    key = ", ".join(_q(k) for k in contracts.unique_key)
+    return (
+        f"row_number() over (partition by {key} "
+        f"order by {VERSION_TIME} desc, _source_file desc, _source_line desc) > 1"
+    )

@@ -6,6 +6,7 @@ Layout (landing format v1): `<data_dir>/landing/<source>/<YYYY-MM-DD>.jsonl`
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,22 +31,48 @@ def week_of(day: date) -> date:
 
 
 def day_files(data_dir: Path, source: str) -> list[DayFile]:
-    """Every day file of a source, in day order; a stray file name is an error."""
+    """Every day file of a source, in day order.
+
+    A stray file name, a name that is no calendar day, and anything that is not a regular file inside
+    the source's folder (a symbolic link, a directory) is an error naming the path; when there are
+    several, the error counts them.
+    """
     folder = data_dir / "landing" / source
     if not folder.is_dir():
         return []
-    found = []
+    found, refused = [], []
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
-        match = _DAY_FILE.match(path.name)
-        if not match:
-            raise ValueError(
-                f"{path}: not a landing file name; expected <YYYY-MM-DD>.jsonl or .jsonl.gz "
-                f"(landing format v1: one file per UTC day)"
-            )
-        found.append(DayFile(path, datetime.strptime(match.group(1), "%Y-%m-%d").date()))
+        try:
+            found.append(_day_file(path))
+        except ValueError as error:
+            refused.append(str(error))
+    if refused:
+        more = f" (and {len(refused) - 1} more refused in {folder})" if len(refused) > 1 else ""
+        raise ValueError(refused[0] + more)
     return found
+
+
+def _day_file(path: Path) -> DayFile:
+    match = _DAY_FILE.match(path.name)
+    if not match:
+        raise ValueError(
+            f"{path}: not a landing file name; expected <YYYY-MM-DD>.jsonl or .jsonl.gz "
+            f"(landing format v1: one file per UTC day)"
+        )
+    try:
+        day = datetime.strptime(match.group(1), "%Y-%m-%d").date()
+    except ValueError:
+        raise ValueError(f"{path}: {match.group(1)} is not a calendar day (expected <YYYY-MM-DD>)") from None
+    # never follow a link out of the landing folder (a day file linked to /etc/passwd)
+    if path.is_symlink():
+        raise ValueError(f"{path}: a symbolic link (to {os.readlink(path)}); landing files must be regular files "
+                         f"inside the landing folder")
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise ValueError(f"{path}: {kind}; landing files must be regular files inside the landing folder")
+    return DayFile(path, day)
 
 
 def files_in(data_dir: Path, source: str, start: date, end: date) -> list[DayFile]:

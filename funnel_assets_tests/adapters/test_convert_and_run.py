@@ -20,6 +20,8 @@ import contextlib
 import csv
 import io
 import json
+import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -732,7 +734,8 @@ def activity(tmp_path_factory, definitions):
 
     configured = root / "configured"
     config_file = root / "funnel.yaml"
-    config_file.write_text(yaml.safe_dump(config))
+    # the same (demo) pseudonym key as the Pipeline runs, so the marts compare
+    config_file.write_text(yaml.safe_dump({**config, "allow_demo_key": True}))
     run = ["run", "--data", str(configured / "data"), "--warehouse", str(configured / "warehouse.duckdb"), "--config", str(config_file)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
@@ -789,3 +792,74 @@ def test_a_second_run_appends_nothing(activity):
         con.close()
     assert counts == (11, 0)
     assert_same_marts(activity["converted"].root / "warehouse.duckdb", activity["configured"] / "warehouse.duckdb")
+
+
+# --- part 4: the schedule and the late-file sensor convert the vendor sources too ---------------
+
+
+def _vendor_resource(root: Path, config: dict):
+    from funnel_assets.defs.resources import FunnelResource
+
+    return FunnelResource.from_settings(
+        {"data_dir": str(root / "data"), "warehouse_path": str(root / "warehouse.duckdb"), **config})
+
+
+def _execute(definitions, request, resource, instance):
+    from funnel_assets.orchestration.launch import WeeksRun
+
+    result = WeeksRun.from_request(request).execute(definitions, {"funnel": resource}, instance)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    assert instance.get_run_by_id(result.run_id).job_name == "funnel_weekly_job"
+    return result
+
+
+def test_a_schedule_tick_converts_the_vendor_sources_before_it_ingests_the_week(tmp_path, definitions):
+    import dagster as dg
+
+    from funnel_assets.defs.automation.schedules import funnel_weekly_job_schedule
+
+    resource = _vendor_resource(tmp_path, vendor_config(activity_as_vendor_files(tmp_path / "vendor")))
+    tick = datetime(2025, 3, 10, 6, tzinfo=UTC)  # the week of 2025-03-03 has just closed
+    with dg.instance_for_test() as instance:
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                       repository_def=definitions.get_repository_def(),
+                                       resources={"funnel": resource}) as context:
+            sources, _ = funnel_weekly_job_schedule(context)
+        assert "vendor_landing_files" in {k.to_user_string() for k in sources.asset_selection}
+        _execute(definitions, sources, resource, instance)
+    in_week = [r for r in ACTIVITY["requests"] if W0 <= r[1] < W0 + timedelta(days=7)]
+    gateway = tables(tmp_path / "warehouse.duckdb", "raw_gateway_requests")["raw_gateway_requests"]
+    assert in_week and sorted(gateway.request_id) == sorted(r[0] for r in in_week)
+    assert len(json.loads((tmp_path / "data" / MANIFEST).read_text())["files"]) == 6
+
+
+def test_the_late_file_sensor_converts_new_vendor_files_then_ingests_them(tmp_path, definitions, activity):
+    import dagster as dg
+
+    from funnel_assets.defs.automation.sensors import late_landing_files_sensor
+
+    resource = _vendor_resource(tmp_path, vendor_config(activity_as_vendor_files(tmp_path / "vendor")))
+
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=definitions,
+                                     resources={"funnel": resource}) as context:
+            return late_landing_files_sensor(context)
+
+    with dg.instance_for_test() as instance:
+        first = tick(None)  # nothing landed yet: a run converts the vendor files
+        assert [r.tags["funnel/slice"] for r in first.run_requests] == ["vendor"]
+        _execute(definitions, first.run_requests[0], resource, instance)
+        settled = time.time() - 600  # the sensor leaves files written in the last minute for later
+        for path in (tmp_path / "data" / "landing").rglob("*.jsonl"):
+            os.utime(path, (settled, settled))
+        second = tick(first.cursor)  # the landing files they became are late files of closed weeks
+        assert [r.tags["funnel/slice"] for r in second.run_requests] == ["sources", "cohorts"]
+        _execute(definitions, second.run_requests[0], resource, instance)
+        assert tick(second.cursor).run_requests == []
+    # the same raw rows as `funnel run --config` with the same vendor sources
+    configured = tables(activity["configured"] / "warehouse.duckdb", "raw_%")
+    sensed = tables(tmp_path / "warehouse.duckdb", "raw_%")
+    assert sorted(sensed) == sorted(configured)
+    for table in configured:
+        pd.testing.assert_frame_equal(sensed[table], configured[table], obj=table)
+    assert len(sensed["raw_gateway_requests"]) == 11

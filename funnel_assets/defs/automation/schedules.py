@@ -2,14 +2,10 @@
 
 import dagster as dg
 
-from funnel_assets.defs.automation.jobs import (
-    WeekRange,
-    closed_week,
-    funnel_weekly_job,
-    open_cohorts,
-    raw_retention_job,
-    slice_request,
-)
+from funnel_assets.defs.automation.jobs import funnel_weekly_job, raw_retention_job
+from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.orchestration.launch import WeeksRun
+from funnel_assets.orchestration.weeks import FunnelWeeks, WeekRange, closed_week
 
 
 @dg.schedule(
@@ -18,8 +14,10 @@ from funnel_assets.defs.automation.jobs import (
     job=funnel_weekly_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-def funnel_weekly_job_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+def funnel_weekly_job_schedule(context: dg.ScheduleEvaluationContext, funnel: FunnelResource) -> list[dg.RunRequest]:
     """Two runs: the sources of the week that just closed, then the cohorts still open to its events.
+
+    The sources run converts the configured vendor sources first.
 
     Runs are queued in this order, and the instance runs one at a time (the
     warehouse is one DuckDB file, see deploy/dagster.yaml), so the cohorts read
@@ -28,8 +26,9 @@ def funnel_weekly_job_schedule(context: dg.ScheduleEvaluationContext) -> list[dg
     closed = closed_week(context.scheduled_execution_time)
     graph = context.repository_def.asset_graph
     return [
-        slice_request(graph, "sources", WeekRange(closed, closed), "weekly", run_key=f"sources-{closed}"),
-        slice_request(graph, "cohorts", open_cohorts(closed), "weekly", run_key=f"cohorts-{closed}"),
+        WeeksRun.of(graph, "sources", WeekRange(closed, closed), "weekly", bool(funnel.vendor_inputs))
+        .request(run_key=f"sources-{closed}"),
+        WeeksRun.of(graph, "cohorts", FunnelWeeks.of(graph).open_cohorts(closed), "weekly").request(run_key=f"cohorts-{closed}"),
     ]
 
 

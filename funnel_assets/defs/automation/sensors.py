@@ -17,29 +17,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
-from dagster._core.event_api import EventLogRecord, RunStatusChangeRecordsFilter
-from dagster._core.events import DagsterEventType
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
+from dagster import DagsterEventType, EventLogRecord, RunStatusChangeRecordsFilter
 
-from funnel_assets.defs.automation.jobs import (
-    WEEK,
-    WeekRange,
-    closed_week,
-    cohorts_reading,
-    first_week,
-    funnel_weekly_job,
-    slice_request,
-)
+from funnel_assets.defs.automation.jobs import funnel_weekly_job
 from funnel_assets.defs.automation.resources import AlertSinksResource
-from funnel_assets.defs.partitions import COHORT_WINDOW
 from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.lib.adapters.sync import pending_vendor_files
 from funnel_assets.lib.alerts import Alert
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.landing import day_files, week_of
+from funnel_assets.orchestration.evaluations import failed_evaluations
+from funnel_assets.orchestration.launch import WeeksRun
+from funnel_assets.orchestration.weeks import FunnelWeeks, WeekRange, closed_week, partition_label
 
 # A week's files belong to the weekly schedule (Monday 06:00 UTC) for this long
 # after the week ends; after that a new or changed file is late, and ours.
@@ -91,7 +80,7 @@ def _ingested_since(instance: dg.DagsterInstance, source: str, week: date, mtime
     return materialised is not None and materialised >= mtime
 
 
-def event_weeks_to_refresh(changed: list[LandingFile], identity: set[str], last_week: date) -> WeekRange | None:
+def event_weeks_to_refresh(changed: list[LandingFile], identity: set[str], last_week: date, weeks: FunnelWeeks) -> WeekRange | None:
     """Event weeks a set of new or changed files makes stale.
 
     A file's own week; for a source of the identity map, also the weeks after
@@ -104,14 +93,17 @@ def event_weeks_to_refresh(changed: list[LandingFile], identity: set[str], last_
     last = max(week_of(f.day) for f in changed)
     for landing_file in changed:
         if landing_file.source in identity:
-            first = min(first, week_of(landing_file.day) + COHORT_WINDOW.start_offset * WEEK)
+            first = min(first, weeks.look_back(week_of(landing_file.day)))
             last = max(last, last_week)
-    return WeekRange(max(first, first_week()), last)
+    return WeekRange(max(first, weeks.first), last)
 
 
 @dg.sensor(job=funnel_weekly_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def late_landing_files_sensor(context: dg.SensorEvaluationContext, funnel: FunnelResource) -> dg.SensorResult:
     """Refreshes what a new, changed or removed landing file of a closed week feeds.
+
+    New or changed vendor files (`vendor_sources`) first get a run of `vendor_landing_files`,
+    which converts them: the landing files it writes are then picked up like any other.
 
     One run re-ingests the event weeks concerned (with the identity map and
     developer_events), one refreshes the signup weeks that read them. The
@@ -140,15 +132,26 @@ def late_landing_files_sensor(context: dg.SensorEvaluationContext, funnel: Funne
 
     cursor = json.dumps({**{p: s for p, s in seen.items() if p not in removed}, **{p: f.stamp for p, f in ours.items()}}, sort_keys=True)
     graph = context.repository_def.asset_graph
-    events = event_weeks_to_refresh(changed, identity_sources(graph), last_week)
+    weeks = FunnelWeeks.of(graph)
+    converts = bool(funnel.vendor_inputs)
+    # new or changed vendor files: a run converts them; the landing files it writes are late files of the next ticks
+    vendor = pending_vendor_files(funnel.vendor_inputs, funnel.data_path) if converts else {}
+    requests = []
+    if vendor:
+        vendor_key = hashlib.sha256(json.dumps(vendor, sort_keys=True).encode()).hexdigest()[:16]
+        requests.append(WeeksRun.of(graph, "vendor", None, "new vendor files", converts).request(run_key=f"vendor-{vendor_key}"))
+        context.log.info(f"{len(vendor)} new or changed vendor files: {', '.join(sorted(vendor))}")
+    events = event_weeks_to_refresh(changed, identity_sources(graph), last_week, weeks)
     if events is None:
+        if requests:
+            return dg.SensorResult(run_requests=requests, cursor=cursor)
         return dg.SensorResult(skip_reason=f"no new or changed landing file of a week up to {last_week}", cursor=cursor)
     # one key per set of file versions: a re-evaluation of the same change launches nothing twice
     run_key = hashlib.sha256(json.dumps(sorted((f.source, str(f.day), f.stamp) for f in changed)).encode()).hexdigest()[:16]
-    requests = [slice_request(graph, "sources", events, "late landing files", run_key=f"sources-{run_key}")]
-    cohorts = cohorts_reading(events, last_week)
+    requests.append(WeeksRun.of(graph, "sources", events, "late landing files", converts).request(run_key=f"sources-{run_key}"))
+    cohorts = weeks.cohorts_reading(events, last_week)
     if cohorts is not None:
-        requests.append(slice_request(graph, "cohorts", cohorts, "late landing files", run_key=f"cohorts-{run_key}"))
+        requests.append(WeeksRun.of(graph, "cohorts", cohorts, "late landing files").request(run_key=f"cohorts-{run_key}"))
     context.log.info(f"{len(changed)} new or changed landing files: event weeks {events}, signup weeks {cohorts}")
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
@@ -174,15 +177,6 @@ def run_end_records(instance: dg.DagsterInstance, after: int, event_types, limit
     return sorted(records, key=lambda r: r.storage_id)
 
 
-def _partition(tags) -> str | None:
-    if PARTITION_NAME_TAG in tags:
-        return tags[PARTITION_NAME_TAG]
-    if ASSET_PARTITION_RANGE_START_TAG in tags:
-        start, end = tags[ASSET_PARTITION_RANGE_START_TAG], tags.get(ASSET_PARTITION_RANGE_END_TAG)
-        return start if start == end else f"{start}...{end}"
-    return None
-
-
 def _plain(value):
     value = getattr(value, "value", value)
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
@@ -191,19 +185,9 @@ def _plain(value):
 def check_alerts(instance: dg.DagsterInstance, run_id: str, sinks: AlertSinksResource) -> list[Alert]:
     """One alert per failed (ERROR) or warning (WARN) check evaluation of a run."""
     run = instance.get_run_by_id(run_id)
-    run_partition = _partition(run.tags) if run else None
-    failed = [
-        (record, record.event_log_entry.dagster_event.event_specific_data)
-        for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
-    ]
-    failed = [(record, evaluation) for record, evaluation in failed if not evaluation.passed]
-    # a run over several weeks records each week's evaluation and one for the whole range:
-    # when the weeks are there, the range's summary would only repeat them
-    per_week = {(e.asset_key, e.check_name) for _, e in failed if e.partition is not None}
+    run_partition = partition_label(run.tags) if run else None
     alerts = []
-    for record, evaluation in failed:
-        if evaluation.partition is None and (evaluation.asset_key, evaluation.check_name) in per_week:
-            continue
+    for record, evaluation in failed_evaluations(instance, run_id):
         metadata = evaluation.metadata
         alerts.append(
             Alert(
@@ -244,7 +228,7 @@ def run_failure_alert(instance: dg.DagsterInstance, record: EventLogRecord, sink
         run_id=run_id,
         url=sinks.run_url(run_id),
         asset=", ".join(s for s in steps if s in assets) or None,
-        partition=_partition(run.tags) if run else None,
+        partition=partition_label(run.tags) if run else None,
         job=run.job_name if run else None,
         details=(f"Failed steps: {', '.join(steps)}. " if steps else "") + message,
         occurred_at=record.event_log_entry.timestamp,

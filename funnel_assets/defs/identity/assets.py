@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from funnel_assets.defs.partitions import SINGLE_RUN
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.engine import read_sql
 from funnel_assets.lib.identity_store import MODELS
@@ -43,6 +44,7 @@ def _sync(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str)
     kinds={"sqlite", "postgres", "duckdb"},
     owners=["team:data-platform"],
     tags={"layer": "identity"},
+    backfill_policy=SINGLE_RUN,
 )
 def identity_users(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per developer (auth user): pseudonymous user and org ids, account type, signup time, hashed e-mail."""
@@ -55,6 +57,7 @@ def identity_users(context: dg.AssetExecutionContext, funnel: FunnelResource) ->
     kinds={"sqlite", "postgres", "duckdb"},
     owners=["team:data-platform"],
     tags={"layer": "identity"},
+    backfill_policy=SINGLE_RUN,
 )
 def identity_key_owners(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per key issue: api key -> user -> org, valid from the key's creation until its revocation."""
@@ -67,6 +70,7 @@ def identity_key_owners(context: dg.AssetExecutionContext, funnel: FunnelResourc
     kinds={"sqlite", "postgres", "duckdb"},
     owners=["team:data-platform"],
     tags={"layer": "identity"},
+    backfill_policy=SINGLE_RUN,
 )
 def identity_anonymous_links(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per anonymous id stitched to a user (an identify, or any event carrying both ids)."""

@@ -1,31 +1,44 @@
-"""raw_<source>: landing files checked against their contract, one asset per source."""
+"""raw_<source>: landing files checked against their contract, one asset per source; before them, the
+landing files converted from the configured vendor sources."""
 
 import dagster as dg
 
 from funnel_assets.defs.partitions import SINGLE_RUN, WEEKLY
 from funnel_assets.defs.quality.config import RawQualityConfig
-from funnel_assets.defs.quality.evaluations import check_results, check_spec
+from funnel_assets.orchestration.evaluations import check_results, check_spec
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.contracts import SOURCES
-from funnel_assets.lib.ingest import CORRECTED_TIMESTAMP, SourceContracts, ingest, load_contracts
+from funnel_assets.lib.adapters.sync import MANIFEST, sync_vendor_sources
+from funnel_assets.lib.contracts import SOURCES, SourceContracts, load_contracts
+from funnel_assets.lib.ingest import ingest
 from funnel_assets.lib.landing import day_files, files_in
 from funnel_assets.lib.materialize import column_schema, partition_bounds
 from funnel_assets.lib.quality.catalogue import raw_checks
 from funnel_assets.lib.quality.raw import RawScope, evaluate_raw_checks
+from funnel_assets.orchestration.weeks import VENDOR_ASSET
 
-LINEAGE_COLUMNS = {
-    "_event_week": "Monday of the week of the landing file's day (the partition).",
-    "_source_file": "Landing file the row came from, relative to the data folder.",
-    "_source_line": "Line number in that file (1-based).",
-    "_contract_version": "Contract version the line declared (schema_version; 1 when absent) and was checked against.",
-    "_extra_fields": "Fields present in the line but not in its contract version (schema drift).",
-}
-DERIVED_COLUMNS = {
-    CORRECTED_TIMESTAMP: (
-        "The event time corrected for the client's clock: received_at - (sent_at - timestamp) when sent_at and "
-        "received_at are further apart than the clock tolerance, else timestamp."
-    ),
-}
+
+@dg.asset(name=VENDOR_ASSET, group_name="ingest", kinds={"json"}, owners=["team:data-platform"],
+          tags={"layer": "landing", "contains_pii": "true"}, backfill_policy=SINGLE_RUN)
+def vendor_landing_files(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    """One row per vendor file of `vendor_sources` converted into landing format v1 (`landing/.converted.json`), not partitioned.
+
+    New and changed vendor files are converted into the landing folder before any raw asset reads it, in
+    every run that ingests (`funnel run`, the weekly schedule, the late-file sensor, the UI); an unchanged
+    file is not read again. Nothing to do when no vendor source is configured.
+    """
+    report = sync_vendor_sources(funnel.vendor_inputs, funnel.data_path)
+    summary = report.summary(funnel.data_path)
+    context.log.info(summary)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(report.converted) + report.unchanged,
+            "converted": len(report.converted),
+            "replaced": len(report.replaced),
+            "unchanged": report.unchanged,
+            "summary": summary,
+            "manifest": str(funnel.data_path / MANIFEST),
+        }
+    )
 
 
 def _description(contracts: SourceContracts) -> str:
@@ -35,14 +48,15 @@ def _description(contracts: SourceContracts) -> str:
         f"day. {contracts.latest.description} Each line is checked against the contract version it declares "
         f"({versions}; `schema_version`, 1 when absent); unreadable, rejected and duplicate lines go to the quarantine "
         f"table with file, line and reason, and `ingested_files` counts every landing file's lines."
+        + (" A state source: a later record of the same key is a newer version, kept (history), not a duplicate; "
+           "the latest version of each is current." if contracts.latest.is_state else "")
     )
 
 
 def _raw_asset(source: str) -> dg.AssetsDefinition:
     contracts = load_contracts(source)
     table = f"raw_{source}"
-    derived = {name: text for name, text in DERIVED_COLUMNS.items() if contracts.corrects_client_clock}
-    descriptions = {f.name: f.description for f in contracts.columns} | derived | LINEAGE_COLUMNS
+    descriptions = {c.name: c.description for c in contracts.raw_columns}
 
     @dg.multi_asset(
         name=table,
@@ -54,12 +68,11 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
                 kinds={"duckdb", "json"},
                 owners=["team:data-platform"],
                 tags={"layer": "raw", "contains_pii": str(any(f.pii for f in contracts.columns)).lower()},
+                deps=[VENDOR_ASSET],
                 metadata={
                     "dagster/column_schema": dg.TableSchema(
-                        columns=[dg.TableColumn(f.name, f.sql_type.lower(), description=f.description)
-                                 for f in contracts.columns]
-                        + [dg.TableColumn(name, "timestamptz", description=text) for name, text in derived.items()]
-                        + [dg.TableColumn(name, description=text) for name, text in LINEAGE_COLUMNS.items()]
+                        columns=[dg.TableColumn(c.name, (c.sql_type or "string").lower(), description=c.description)
+                                 for c in contracts.raw_columns]
                     ),
                     "contract": ", ".join(f"data_contracts/{source}/v{v}.yaml" for v in contracts.version_numbers),
                     "unique_key": ", ".join(contracts.unique_key),
@@ -99,6 +112,7 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
                 "quarantined": counts.quarantined,
                 "unreadable": counts.unreadable,
                 "duplicates": counts.duplicates,
+                "later_versions": counts.later_versions,
                 "files": counts.files,
             },
         )

@@ -84,11 +84,11 @@ def _materialize(
     """Run the mart's SQL file; first stage the members it counts (its own, and those of `members_of`)."""
     start, end = partition_bounds(context)
     with funnel.engine() as engine:
-        stage_transitions(engine, [t.model_dump() for t in funnel.transition_rules])
+        stage_transitions(engine, [t.model_dump() for t in funnel.rules.transition_rules])
         for mart in (table, *members_of) if members_sql(table).exists() else members_of:
-            stage_members(engine, mart, {**funnel.rule_params(), "week_start": start, "week_end": end})
+            stage_members(engine, mart, {**funnel.rules.params(), "week_start": start, "week_end": end})
         return materialize_sql(
-            context, engine, table, SQL / f"{table}.sql", funnel.rule_params(), "cohort_week",
+            context, engine, table, SQL / f"{table}.sql", funnel.rules.params(), "cohort_week",
             preview=True, descriptions=COLUMNS,
         )
 

@@ -52,20 +52,20 @@ def _org_mart(**kwargs):
 
 def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str) -> dg.MaterializeResult:
     start, end = partition_bounds(context)
-    params = {**funnel.rule_params(), "week_start": start, "week_end": end}
+    params = {**funnel.rules.params(), "week_start": start, "week_end": end}
     with funnel.engine() as engine:
-        stage_transitions(engine, org_transitions([t.model_dump() for t in funnel.transition_rules]))
+        stage_transitions(engine, org_transitions([t.model_dump() for t in funnel.rules.transition_rules]))
         developer_mart = DEVELOPER_MART.get(table)
         if developer_mart is None:
             stage_members(engine, table, params)
             return materialize_sql(
-                context, engine, table, SQL / f"{table}.sql", funnel.rule_params(), "cohort_week",
+                context, engine, table, SQL / f"{table}.sql", funnel.rules.params(), "cohort_week",
                 preview=True, descriptions=ORG_COLUMNS,
             )
         with orgs_as_developers(engine):
             stage_members(engine, developer_mart, params)
             return materialize_sql(
-                context, engine, table, SQL / f"{developer_mart}.sql", funnel.rule_params(), "cohort_week",
+                context, engine, table, SQL / f"{developer_mart}.sql", funnel.rules.params(), "cohort_week",
                 preview=True, descriptions=ORG_COLUMNS,
             )
 

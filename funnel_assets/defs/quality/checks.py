@@ -1,7 +1,7 @@
 """Cross-source data-quality checks: each its own step, after the assets it reads.
 
 The single-source checks (reconciliation, contract and drift, duplicates,
-unreadable lines, future events, client clocks, completeness, volume,
+unreadable lines, events after or before their day, client clocks, completeness, volume,
 freshness) are evaluated by the raw assets themselves while they hold the
 week's data (defs/ingest/assets.py); these read other assets too: the other
 raw source a cause lives in, or the identity map.
@@ -12,7 +12,7 @@ import dagster as dg
 
 from funnel_assets.defs.partitions import WEEKLY
 from funnel_assets.defs.quality.config import CrossSourceQualityConfig
-from funnel_assets.defs.quality.evaluations import check_results
+from funnel_assets.orchestration.evaluations import check_results
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.quality.catalogue import CROSS_SOURCE_CHECKS, Check
 from funnel_assets.lib.quality.cross import evaluate_cross_check

@@ -21,6 +21,8 @@ class RawQualityConfig(dg.Config):
     max_contract_violations: int = _RAW.max_contract_violations
     max_future_events: int = _RAW.max_future_events
     future_tolerance_minutes: float = _RAW.future_tolerance_minutes
+    max_past_events: int = _RAW.max_past_events
+    past_tolerance_minutes: float = _RAW.past_tolerance_minutes
     clock_tolerance_seconds: float = _RAW.clock_tolerance_seconds
     max_clock_skew_rate: float = _RAW.max_clock_skew_rate
     daily_sources: list[str] = list(_RAW.daily_sources)

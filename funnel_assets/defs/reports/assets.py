@@ -3,8 +3,9 @@
 import dagster as dg
 import pandas as pd
 
+from funnel_assets.defs.partitions import SINGLE_RUN
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.check_results import latest_check_results
+from funnel_assets.orchestration.evaluations import latest_check_results
 from funnel_assets.lib.materialize import column_schema
 from funnel_assets.lib.report import MARTS, write_report
 
@@ -17,6 +18,7 @@ REPORT_FILE = "report.html"
     kinds={"plotly", "html"},
     owners=["team:growth"],
     tags={"layer": "reports"},
+    backfill_policy=SINGLE_RUN,
 )
 def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per chart of the funnel report, `report.html` beside the warehouse (not partitioned).
@@ -29,7 +31,7 @@ def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> 
     """
     out = funnel.warehouse.parent.resolve() / REPORT_FILE
     with funnel.engine() as engine:
-        charts = write_report(engine, out, latest_check_results(context.instance), funnel.warehouse)
+        charts = write_report(engine, out, latest_check_results(context.instance, funnel.warehouse), funnel.warehouse)
         listing = pd.DataFrame(
             [{"chart": c.name, "title": c.title, "points": c.points, "trace_command": c.trace} for c in charts]
         )

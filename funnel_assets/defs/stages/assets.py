@@ -12,6 +12,7 @@ from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.engine import Engine
 from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
+from funnel_assets.lib.routes import openapi_paths, template_segments
 
 SQL = Path(__file__).parent / "sql"
 
@@ -59,15 +60,23 @@ STAGE_LINEAGE = {
 
 
 
+def _register_route_templates(engine: Engine, funnel: FunnelResource) -> None:
+    """The API's own route templates (an OpenAPI document), when configured; none otherwise."""
+    templates = openapi_paths(Path(funnel.rules.openapi_path)) if funnel.rules.openapi_path else []
+    engine.put_frame("_route_templates", template_segments(templates), temporary=True)
+
+
 def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end) -> None:
-    """Classify each distinct user agent once, in Python, rather than every request."""
+    """Classify each distinct user agent once, in Python, rather than every request.
+
+    A temporary table: user agents are free text, kept in the raw layer only."""
     agents = engine.frame(
         "select distinct user_agent from raw_gateway_requests "
         "where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date) "
         "and user_agent is not null",
         {"week_start": start, "week_end": end},
     )["user_agent"]
-    rules = funnel.client_rules
+    rules = funnel.rules.client_rules
     classes = [classify(agent, rules) for agent in agents]
     engine.put_frame(
         "_client_classes",
@@ -78,6 +87,7 @@ def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end)
                 "client_name": pd.Series([n for _, n in classes], dtype="string"),
             }
         ),
+        temporary=True,
     )
 
 
@@ -98,18 +108,20 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     (attributed through the key that was valid at the time, path mapped to its
     route template, user agent classified), analytics events (anonymous ids
     stitched to users), e-mail events and tickets (joined by hashed e-mail).
-    Ids are pseudonymous; requests on keys no user held at the time are left out.
+    Ids are pseudonymous and free text is scrubbed of e-mail addresses, tokens
+    and secrets (lib/scrub.py); requests on keys no user held at the time are left out.
     """
     start, end = partition_bounds(context)
     with funnel.engine() as engine:
         _register_client_classes(engine, funnel, start, end)
+        _register_route_templates(engine, funnel)
         result = materialize_sql(
-            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rule_params(), "event_week"
+            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rules.params(), "event_week"
         )
         unattributed = engine.scalar(
             "select count(*) from raw_gateway_requests r "
             "where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date) "
-            "and not exists (select 1 from developer_events e where e.event_id = r.request_id "
+            "and not exists (select 1 from developer_events e where e.event_id = scrub_id(r.request_id) "
             "and e.event_week = r._event_week and e.source = 'gateway')",
             {"week_start": start, "week_end": end},
         )
@@ -136,7 +148,7 @@ def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     """
     with funnel.engine() as engine:
         return materialize_sql(
-            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rule_params(), "cohort_week"
+            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rules.params(), "cohort_week"
         )
 
 
@@ -159,5 +171,5 @@ def visitor_intents(context: dg.AssetExecutionContext, funnel: FunnelResource) -
     """
     with funnel.engine() as engine:
         return materialize_sql(
-            context, engine, "visitor_intents", SQL / "visitor_intents.sql", funnel.rule_params(), "intent_week"
+            context, engine, "visitor_intents", SQL / "visitor_intents.sql", funnel.rules.params(), "intent_week"
         )

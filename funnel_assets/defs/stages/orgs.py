@@ -34,5 +34,5 @@ def org_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.
     """
     start, end = partition_bounds(context)
     with funnel.engine() as engine:
-        stage_org_developers(engine, {**funnel.rule_params(), "week_start": start, "week_end": end})
-        return materialize_sql(context, engine, "org_stages", SQL / "org_stages.sql", funnel.rule_params(), "cohort_week")
+        stage_org_developers(engine, {**funnel.rules.params(), "week_start": start, "week_end": end})
+        return materialize_sql(context, engine, "org_stages", SQL / "org_stages.sql", funnel.rules.params(), "cohort_week")

@@ -7,6 +7,13 @@ reason, raw) for each vendor record; `convert_command` is what
 `check_inputs` let a caller (the vendor-source sync) refuse a bad set of
 inputs before anything is written. `sync.py` converts the vendor sources of
 the configuration into the landing folder, once per file version.
+
+Option values: every option is text (a format string, a field, header or
+parameter name) except those `OPTION_KINDS` names. `option_value` reads an
+option given on the command line as text (`--option KEY=VALUE`): text options
+stay text even when they look like JSON (an API Gateway JSON `log_format`),
+mappings and flags are parsed as YAML. A value of the wrong kind is one
+`ValueError` naming the format, the option and what it expects.
 """
 
 from __future__ import annotations
@@ -14,6 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
 
 from funnel_assets.lib.adapters import (
     amplitude,
@@ -43,6 +54,7 @@ __all__ = [
     "convert_command",
     "convert_file",
     "input_files",
+    "option_value",
     "write_landing",
 ]
 
@@ -65,6 +77,33 @@ FORMATS: dict[str, Adapter] = {
         zendesk,
     )
 }
+
+
+# option name -> kind, for the options that are not text
+OPTION_KINDS = {
+    "key_map": "mapping",
+    "requester_emails": "mapping",
+    "created_at_from_id": "flag",
+    "timestamp_already_corrected": "flag",
+    "fired_at_timezone": "timezone",
+    "project_timezone": "timezone",
+}
+_EXPECTED = {
+    "text": "text",
+    "mapping": "a mapping (JSON or YAML, e.g. '{\"cred\": \"key\"}')",
+    "flag": "true or false",
+    "timezone": "an IANA time zone name (e.g. Europe/Paris)",
+}
+
+
+def option_value(name: str, value: str) -> Any:
+    """An option given as text on the command line: kept as text, or parsed as YAML when it is a mapping or a flag."""
+    if OPTION_KINDS.get(name, "text") in ("text", "timezone"):
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value  # judged, and refused with its option's name, by the format's option check
 
 
 def convert_file(format_name: str, path: Path, options: dict | None = None) -> Iterator[Converted | Rejected]:
@@ -116,4 +155,26 @@ def _options_checked(adapter: Adapter, options: dict) -> Adapter:
     unknown = sorted(set(options) - set(adapter.options))
     if unknown:
         raise ValueError(f"format {adapter.name!r} has no option(s) {unknown}; its options are {list(adapter.options)}")
+    for name, value in options.items():
+        kind = OPTION_KINDS.get(name, "text")
+        if value is not None and not _is_kind(value, kind):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise ValueError(
+                f"format {adapter.name!r} option {name}: expected {_EXPECTED[kind]}, got {type(value).__name__} {shown}"
+            )
     return adapter
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == "mapping":
+        return isinstance(value, dict)
+    if kind == "flag":
+        return isinstance(value, bool)
+    if not isinstance(value, str):
+        return False
+    if kind == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            return False
+    return True

@@ -87,7 +87,10 @@ def _json_keys(log_format: str) -> dict[str, str]:
     try:
         template = json.loads(log_format)
     except json.JSONDecodeError:
-        raise ValueError("the file holds JSON entries, so log_format should be the JSON access log format") from None
+        template = None
+    if not isinstance(template, dict):
+        raise ValueError("the file holds JSON entries, so log_format should be the JSON access log format "
+                         "(an object of keys to $context variables)")
     return {key: value.strip().removeprefix("$context.") for key, value in template.items() if isinstance(value, str)}
 
 

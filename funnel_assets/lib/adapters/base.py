@@ -105,6 +105,21 @@ def run(path: Path, items: Iterable[Item], to_landing: ToLanding) -> Iterator[Co
                 yield Converted(source, record)
 
 
+def in_update_order(items: list[Item], update_time: Callable[[Any], Any]) -> list[Item]:
+    """Full-state records moved among their own places into the order of their update time (stable).
+
+    Items whose `update_time` is None keep their place. A vendor that sends the
+    whole entity on every change (webhooks, incremental exports) may deliver
+    the updates out of order; converted in update order, the latest lands last,
+    which is the landing order the raw layer falls back on for versions."""
+    places = [i for i, item in enumerate(items) if update_time(item.value) is not None]
+    ordered = sorted((items[i] for i in places), key=lambda item: update_time(item.value))
+    reordered = list(items)
+    for place, item in zip(places, ordered):
+        reordered[place] = item
+    return reordered
+
+
 def compact(record: dict) -> dict:
     """Drop absent optional values so a landing line only carries what is known."""
     return {key: value for key, value in record.items() if value is not None}

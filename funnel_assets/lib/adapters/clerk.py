@@ -16,6 +16,16 @@ from metadata (`org_field`, default `public_metadata.org_id`,
 `private_metadata.organization_id`). Membership events are not users: each
 is reported as rejected with the reason that it was used for the join.
 Password digests and TOTP secrets are dropped when the file is read.
+
+Full-state updates: every `user.*` webhook carries the whole User object, so
+each one becomes a new version of the user and of each of their keys (the raw
+layer keeps the latest version and the earlier ones as history, see
+`data_contracts/auth_users/v2.yaml`). Webhooks can be delivered out of order:
+the user events of a file are converted in the order of the User's
+`updated_at` (file order when absent), so the latest update lands last. A key
+that was in a user's `api_keys` and is missing from a later update of the same
+user in the file was deleted: it gets a revoked version, revoked at that
+update's `updated_at` (else the envelope's `timestamp`).
 """
 
 from __future__ import annotations
@@ -32,6 +42,9 @@ from funnel_assets.lib.adapters.base import (
     Item,
     RecordError,
     Rejected,
+    from_epoch,
+    in_update_order,
+    iso,
     json_object,
     lookup,
     require,
@@ -63,9 +76,18 @@ def convert(path: Path, options: dict) -> Iterator[Converted | Rejected]:
     from_id = options.get("created_at_from_id", True)
     # memberships are joined within the file, so the (small) export is read whole first
     reader = read_json if first_char(path) in JSON_START else read_csv
-    items = list(reader(path, scrub=drop_secrets))
+    items = in_update_order(list(reader(path, scrub=drop_secrets)), _update_time)
     memberships = _memberships(items)
-    return run(path, items, lambda value: _records(value, memberships, org_paths, keys_path, from_id))
+    keys_seen: dict[str, dict[tuple, dict]] = {}
+    return run(path, items, lambda value: _records(value, memberships, org_paths, keys_path, from_id, keys_seen))
+
+
+def _update_time(value: Any) -> float | None:
+    """A user webhook's User.updated_at (else the envelope's timestamp), epoch milliseconds."""
+    if not isinstance(value, dict) or value.get("type") not in USER_EVENTS or not isinstance(value.get("data"), dict):
+        return None
+    updated = value["data"].get("updated_at", value.get("timestamp"))
+    return updated if isinstance(updated, int | float) and not isinstance(updated, bool) else None
 
 
 def _memberships(items: list[Item]) -> dict[str, str]:
@@ -89,17 +111,42 @@ def _memberships(items: list[Item]) -> dict[str, str]:
 
 
 def _records(
-    value: Any, memberships: dict[str, str], org_paths: tuple[str, ...], keys_path: str, from_id: bool
+    value: Any,
+    memberships: dict[str, str],
+    org_paths: tuple[str, ...],
+    keys_path: str,
+    from_id: bool,
+    keys_seen: dict[str, dict[tuple, dict]],
 ) -> list[tuple[str, dict]]:
     user = _user_of(value)
     user_id = text(require(user, "id"), "id")
     view = {**user, **{name: json_object(user.get(name), name) for name in METADATA if name in user}}
     org = memberships.get(user_id) or org_id(view, org_paths)
     email, verified = _primary_email(user)
+    keys = api_key_records(user_id, org, lookup(view, keys_path), keys_path)
     return [
         user_record(user_id, email, _created_at(user, user_id, from_id), org, email_verified=verified),
-        *api_key_records(user_id, org, lookup(view, keys_path), keys_path),
+        *keys,
+        *_deleted_keys(user_id, keys, _update_time(value), keys_seen),
     ]
+
+
+def _deleted_keys(
+    user_id: str, keys: list[tuple[str, dict]], updated: float | None, keys_seen: dict[str, dict[tuple, dict]]
+) -> list[tuple[str, dict]]:
+    """Revoked versions of the keys an earlier update of this user listed and this one does not."""
+    current = {(record["key_id"], record["created_at"]): record for _, record in keys}
+    earlier = keys_seen.get(user_id, {})
+    deleted = {}
+    if updated is not None:
+        revoked_at = iso(from_epoch(updated, "updated_at"))
+        deleted = {
+            issue: {**record, "revoked_at": revoked_at}
+            for issue, record in earlier.items()
+            if issue not in current and not record.get("revoked_at")
+        }
+    keys_seen[user_id] = {**earlier, **deleted, **current}
+    return [("api_keys", record) for record in deleted.values()]
 
 
 def _user_of(value: Any) -> dict:

@@ -1,6 +1,7 @@
 """Vendor sources of the configuration -> landing format v1, once per version of each file.
 
-`funnel run` calls `sync_vendor_sources` before it materialises anything:
+The asset `vendor_landing_files` (upstream of every raw asset) calls
+`sync_vendor_sources`, so every run that ingests converts first:
 every file of every configured vendor source (a file, or the files under a
 folder) is converted into `<data_dir>/landing/` the first time it is seen,
 and again only when it has changed. The manifest
@@ -92,6 +93,14 @@ def sync_vendor_sources(sources: Sequence[VendorInput], data_dir: Path) -> SyncR
         _save_manifest(data_dir, manifest)
         counts.update(file_counts)
     return SyncReport([str(file) for file, _ in pending], replaced, len(files) - len(pending), dict(counts))
+
+
+def pending_vendor_files(sources: Sequence[VendorInput], data_dir: Path) -> dict[str, dict]:
+    """The files a sync would convert (new or changed), each with its version; reads no content."""
+    data_dir = Path(data_dir)
+    entries = _load_manifest(data_dir)["files"]
+    versions = {str(file): _version(file, source) for file, source in _planned_files(sources, data_dir)}
+    return {file: version for file, version in versions.items() if entries.get(file, {}).get("version") != version}
 
 
 # --- what to convert ----------------------------------------------------------

@@ -11,12 +11,20 @@ the API with `include=users`), in an embedded `requester` object, in
 `requester_emails` option (requester id -> address). A ticket whose
 requester address cannot be found is rejected. Note that the ticket's
 `recipient` is your support address, not the requester's.
+
+Updates: the incremental export sends the whole ticket again each time it
+changes. Every copy is a version of the same ticket (support_tickets is a
+state source from contract v2): the raw layer keeps the latest and the earlier
+ones as history, and the ticket is counted once, when it was opened. The
+tickets of a file are converted in the order of their `updated_at`, so the
+latest update lands last.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +35,7 @@ from funnel_assets.lib.adapters.base import (
     RecordError,
     Rejected,
     first_present,
+    in_update_order,
     iso,
     require,
     run,
@@ -38,7 +47,18 @@ from funnel_assets.lib.adapters.readers import read_json
 
 def convert(path: Path, options: dict) -> Iterator[Converted | Rejected]:
     known = {str(user_id): email for user_id, email in (options.get("requester_emails") or {}).items()}
-    return run(path, _tickets(read_json(path), known), lambda ticket: [("support_tickets", _ticket(*ticket))])
+    tickets = in_update_order(list(_tickets(read_json(path), known)), _update_time)
+    return run(path, tickets, lambda ticket: [("support_tickets", _ticket(*ticket))])
+
+
+def _update_time(value: Any) -> datetime | None:
+    ticket = value[0] if isinstance(value, tuple) else None
+    if not isinstance(ticket, dict) or not ticket.get("updated_at"):
+        return None
+    try:
+        return to_utc(ticket["updated_at"], "updated_at")
+    except RecordError:
+        return None  # judged with the ticket: a bad updated_at keeps the ticket's place
 
 
 def _tickets(items: Iterator[Item], known: dict[str, str]) -> Iterator[Item]:

@@ -16,6 +16,7 @@ from funnel_assets.lib.contracts import SOURCES, load_contract
 
 RAW = "raw"  # evaluated by the raw asset while it holds the data
 CROSS = "cross"  # a separate check step, after the other assets it reads
+DOWNSTREAM = "downstream"  # a check step of its own per asset past raw, judging the asset's rows (downstream.py)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def raw_checks(source: str) -> list[Check]:
     key = ", ".join(contract.unique_key)
     checks = [
         Check(f"{table}_reconciles_input_lines", table, "reconciliation", True, "lines",
-              "Every landing line of the week is accounted for: input lines = accepted + quarantined + duplicates."),
+              "Every landing line of the week is accounted for: input lines = accepted + quarantined + duplicates"
+              + (" (accepted = current versions + history)." if contract.is_state else ".")),
         Check(f"{table}_has_no_schema_drift", table, "contract", True, "lines",
               "Schema drift: no line adds, drops, renames or retypes a field against the contract version it "
               "declares (schema_version, 1 when absent), and the raw table has the contracts' columns. Lines that "
@@ -56,7 +58,16 @@ def raw_checks(source: str) -> list[Check]:
         Check(f"{table}_has_no_events_in_the_future", table, "future", True, "lines",
               f"Clock skew: no {contract.time_field} later than the end of its landing file's day (the data's "
               f"as-of for that line) plus a tolerance."),
+        Check(f"{table}_has_no_events_before_their_day", table, "past", True, "lines",
+              f"Clock skew: no {contract.time_field} earlier than the start of its landing file's day minus a "
+              f"tolerance (a sign-up dated 1900 in a 2025 day file), which would drop its row out of every "
+              f"window downstream."),
         Check(f"{table}_has_unique_{_plural_key(source)}", table, "duplicates", False, "lines",
+              f"Versions, not duplicates (a state source): a line repeating the {key} of an earlier line is a "
+              f"newer version of it, accepted and counted as current or history; none is quarantined as a duplicate. "
+              f"Reported: a later week, ingested before this one, whose row took the entity's first version while "
+              f"this week holds an earlier one (re-materialise that week)."
+              if contract.is_state else
               f"Duplicates: no line repeats the {key} of an earlier line, in this week or an earlier week (a "
               f"re-sent file). Repeats are quarantined as duplicates and the first occurrence kept."),
         Check(f"{table}_has_only_readable_lines", table, "unreadable", False, "lines",
@@ -106,7 +117,9 @@ CROSS_SOURCE_CHECKS = [
 
 
 def all_checks() -> list[Check]:
-    return [c for s in SOURCES for c in raw_checks(s)] + CROSS_SOURCE_CHECKS
+    from funnel_assets.lib.quality.downstream import downstream_checks  # it builds on Check
+
+    return [c for s in SOURCES for c in raw_checks(s)] + CROSS_SOURCE_CHECKS + downstream_checks()
 
 
 def check_named(name: str) -> Check:

@@ -51,6 +51,8 @@ def records(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[dict]:
 
 
 def _plain(value):
+    if value is pd.NaT:
+        return None
     if isinstance(value, pd.Timestamp):
         if value.tzinfo is None and value == value.normalize():
             return value.date().isoformat()

@@ -16,7 +16,8 @@ from statistics import median
 import pandas as pd
 
 from funnel_assets.lib.engine import Engine, read_sql
-from funnel_assets.lib.ingest import CORRECTED_TIMESTAMP, SourceContracts
+from funnel_assets.lib.contracts import CORRECTED_TIMESTAMP, FIRST_VERSION, SourceContracts
+from funnel_assets.lib.ingest import is_history
 from funnel_assets.lib.quality.catalogue import Check, raw_checks
 from funnel_assets.lib.quality.figures import by_week, failing_rows, judge, records
 from funnel_assets.lib.quality.gx import validate
@@ -25,7 +26,6 @@ from funnel_assets.lib.quality.suites import EQUAL, MAX, MIN, table_shape_expect
 from funnel_assets.lib.quality.thresholds import RawThresholds
 
 SQL = Path(__file__).parent / "sql"
-LINEAGE_COLUMNS = ["_event_week", "_source_file", "_source_line", "_contract_version", "_extra_fields"]
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ class RawScope:
 
 def raw_table_columns(contracts: SourceContracts) -> list[str]:
     """The raw table's columns: every version's fields, the derived columns, then lineage."""
-    derived = [CORRECTED_TIMESTAMP] if contracts.corrects_client_clock else []
-    return [f.name for f in contracts.columns] + derived + LINEAGE_COLUMNS
+    return [c.name for c in contracts.raw_columns]
 
 
 def evaluate_raw_checks(engine: Engine, scope: RawScope, thresholds: RawThresholds,
@@ -73,7 +72,10 @@ def evaluate_raw_checks(engine: Engine, scope: RawScope, thresholds: RawThreshol
     evaluators = {
         "reconciliation": lambda c: _reconciliation(c, counts),
         "contract": lambda c: _contract(engine, c, scope, counts, thresholds),
-        "future": lambda c: _future(engine, c, scope, thresholds),
+        "future": lambda c: _outside_day(engine, c, scope, "future_events.sql", thresholds.max_future_events,
+                                         thresholds.future_tolerance_minutes),
+        "past": lambda c: _outside_day(engine, c, scope, "past_events.sql", thresholds.max_past_events,
+                                       thresholds.past_tolerance_minutes),
         "duplicates": lambda c: _duplicates(engine, c, scope, counts, thresholds.max_duplicate_lines),
         "unreadable": lambda c: _quarantined(engine, c, scope, counts, "unreadable", "unreadable",
                                              thresholds.max_unreadable_lines),
@@ -113,10 +115,15 @@ def _create_checked_view(engine: Engine, contracts: SourceContracts) -> None:
 
     key = "{" + ", ".join(f"'{k}': {q(k)}" for k in contracts.unique_key) + "}"
     clocks = ", sent_at, received_at" if contracts.corrects_client_clock else ""
+    # the time once a client's clock is corrected (Segment's rule), for sources that correct it
+    corrected = q(CORRECTED_TIMESTAMP if contracts.corrects_client_clock else contracts.time_field)
     engine.con.execute(
         f"create or replace temp view _checked as select _event_week as week, _source_file as file, "
-        f"_source_line as line, {q(contracts.time_field)} as event_time, {key} as unique_key, "
-        f"_extra_fields as extra_fields, _contract_version as version{clocks} from {q('raw_' + contracts.source)}"
+        f"_source_line as line, {q(contracts.time_field)} as event_time, {corrected} as corrected_time, "
+        f"{key} as unique_key, "
+        f"_extra_fields as extra_fields, _contract_version as version, {is_history(contracts)} as is_history, "
+        f"{FIRST_VERSION if contracts.latest.is_state else 'null::varchar'} as first_version{clocks} "
+        f"from {q('raw_' + contracts.source)}"
     )
 
 
@@ -130,10 +137,13 @@ def _reconciliation(check: Check, counts: pd.DataFrame) -> Outcome:
         weeks.append(WeekFigure(
             week, accounted, int(row.input_lines), failing_rows=abs(int(row.input_lines) - accounted),
             details={"input_lines": int(row.input_lines), "accepted": int(row.accepted),
+                     "current": int(row.accepted - row.history), "history": int(row.history),
                      "quarantined": int(row.unreadable + row.rejected), "duplicates": int(row.duplicates),
                      "files": int(row.files)},
         ))
-    return Outcome(check, EQUAL, weeks)
+    history = int(counts.history.sum())
+    totals = {"current": int(counts.accepted.sum()) - history, "history": history}
+    return Outcome(check, EQUAL, weeks, totals)
 
 
 def _contract(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFrame, t: RawThresholds) -> Outcome:
@@ -156,14 +166,18 @@ def _contract(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFram
     for week, row in counts.iterrows():
         drifting = int(row.extra_field_lines + row.rejected)
         changes = by_field[by_field["week"] == week]
+        # lines that break their contract (quarantined) apart from lines that only add a field (kept)
+        breakdown = {"breaking_lines": int(row.rejected), "added_field_lines": int(row.extra_field_lines)}
         weeks.append(WeekFigure(
             week, drifting, t.max_contract_violations, failing_rows=drifting, sample=sample.get(week, []),
-            details={"changes": records(changes, drop=("week",))} if len(changes) else {},
+            details={**breakdown, "changes": records(changes, drop=("week",))} if len(changes) else breakdown,
             # fields only added are kept (landing format v1 allows them): drift to report, not to block on
             severity="ERROR" if row.rejected else "WARN",
         ))
     overall = by_field.groupby(["version", "field", "change"], as_index=False)["lines"].sum()
     details = {
+        "breaking_lines": int(counts["rejected"].sum()),
+        "added_field_lines": int(counts["extra_field_lines"].sum()),
         "contract_versions": {f"v{int(r.version)}": int(r.lines) for r in versions.itertuples() if pd.notna(r.version)},
         "changes": records(overall),
         "drift": _drift_summary(overall, renames),
@@ -186,17 +200,18 @@ def _drift_summary(overall: pd.DataFrame, renames: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def _future(engine: Engine, check: Check, scope: RawScope, t: RawThresholds) -> Outcome:
-    tolerance = t.future_tolerance_minutes * 60
+def _outside_day(engine: Engine, check: Check, scope: RawScope, sql_file: str, threshold: int,
+                 tolerance_minutes: float) -> Outcome:
+    """Lines whose own time falls outside their landing file's day (after it, or before it) by more than a tolerance."""
     failing, sample = failing_rows(
-        engine, read_sql(SQL / "future_events.sql"), {**scope.params, "tolerance_seconds": tolerance}
+        engine, read_sql(SQL / sql_file), {**scope.params, "tolerance_seconds": tolerance_minutes * 60}
     )
     weeks = [
-        WeekFigure(w, failing.get(w, 0), t.max_future_events, failing_rows=failing.get(w, 0), sample=sample.get(w, []))
+        WeekFigure(w, failing.get(w, 0), threshold, failing_rows=failing.get(w, 0), sample=sample.get(w, []))
         for w in scope.weeks
     ]
-    return Outcome(check, MAX, weeks, {"tolerance_minutes": t.future_tolerance_minutes,
-                                       "as_of": "the end of each line's landing file day (UTC)"})
+    return Outcome(check, MAX, weeks, {"tolerance_minutes": tolerance_minutes,
+                                       "landing_day": "the UTC day the line's landing file is named after"})
 
 
 def _quarantined(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFrame, column: str, kind: str,
@@ -211,8 +226,13 @@ def _quarantined(engine: Engine, check: Check, scope: RawScope, counts: pd.DataF
 
 
 def _duplicates(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFrame, threshold: int) -> Outcome:
-    """Duplicates quarantined this run, and copies of this run's rows that later weeks still hold."""
+    """Duplicates quarantined this run, and copies of this run's rows that later weeks still hold.
+
+    A state source has no duplicates: its repeated keys are versions, counted as history by the reconciliation.
+    What remains to catch is a later week, ingested before these, that took a version for an entity's first."""
     outcome = _quarantined(engine, check, scope, counts, "duplicates", "duplicate", threshold)
+    if scope.contracts.latest.is_state:
+        outcome.details["versions"] = "a later record of the same key is a newer version (history), not a duplicate"
     later, later_sample = failing_rows(engine, read_sql(SQL / "later_copies.sql"), scope.params)
     for figure in outcome.weeks:
         extra = later.get(figure.week, 0)

@@ -15,6 +15,9 @@ class RawThresholds:
     max_future_events: int = 0
     # a record may carry a time up to this far past the end of its landing file's day
     future_tolerance_minutes: float = 60.0
+    max_past_events: int = 0
+    # ... and up to this far before the start of that day
+    past_tolerance_minutes: float = 60.0
     # sent_at and received_at further apart than this: the client's clock is off (below: network latency)
     clock_tolerance_seconds: float = 60.0
     max_clock_skew_rate: float = 0.01

@@ -33,6 +33,7 @@ HOUR_MS = 60 * MINUTE_MS
 FAULTS = {
     # clock skew
     "future_events": "gateway requests whose timestamp is 2 to 30 days past their landing file's day",
+    "past_events": "sign-ups whose created_at is a day between 1900 and 1970, in the landing file of their true day",
     "client_clock_skew": "analytics events from a client clock 1 to 6 hours slow (timestamp and sent_at), "
                          "received_at true",
     "call_before_key": "gateway requests moved to minutes before their key was created",
@@ -59,6 +60,7 @@ FAULTS = {
 
 RATES = {
     "future_events": 0.005,
+    "past_events": 0.01,
     "client_clock_skew": 0.03,
     "call_before_key": 0.01,
     "key_before_user": 0.05,
@@ -115,6 +117,12 @@ class FaultInjector:
         active = set(self.names)
         if source == "auth_users":
             self._signup_ms.update(zip(fields["user_id"].text.to_pylist(), time_ms.tolist()))
+            if "past_events" in active:
+                rows = self._pick("past_events", len(time_ms))
+                # a day from 1900-01-01 up to 1970-01-01 (epoch 0), the time of day kept
+                back = self._rng("past_events").integers(1, 70 * 365, len(rows)) * DAY_MS
+                fields["created_at"] = _replace(fields["created_at"], rows, iso_timestamps(time_ms[rows] % DAY_MS - back))
+                self._count("past_events", source, len(rows))
         if source == "api_keys":
             if "key_before_user" in active:
                 self._key_before_user(time_ms, fields)

@@ -1,15 +1,19 @@
--- one row per key issue: which user (and org) a key belongs to, from created_at until revoked_at
+-- one row per key issue: which user (and org) a key belongs to, from created_at until revoked_at (latest version)
 with keys as (
 
     select * from raw_api_keys
 
 ),
 
-first_record as (
+latest_version as (
 
+    -- a key issue's records are versions (a revocation arrives as a later one):
+    -- the latest by its own update time, then by landing file and line, is current
     select *
     from keys
-    qualify row_number() over (partition by key_id, created_at order by _source_file, _source_line) = 1
+    qualify row_number() over (
+        partition by key_id, created_at order by _version_time desc, _source_file desc, _source_line desc
+    ) = 1
 
 ),
 
@@ -29,7 +33,7 @@ final as (
         pseudo(org_id) as org_pid,
         mode,
         'landing' as source
-    from first_record
+    from latest_version
 
 )
 

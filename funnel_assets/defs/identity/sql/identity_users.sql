@@ -1,15 +1,19 @@
--- one row per developer (auth user); ids pseudonymous, e-mail kept only as a keyed hash
+-- one row per developer (auth user), its latest version; ids pseudonymous, e-mail kept only as a keyed hash
 with users as (
 
     select * from raw_auth_users
 
 ),
 
-first_record as (
+latest_version as (
 
+    -- a user's records are versions (an org change, a vendor's full-object update):
+    -- the latest by its own update time, then by landing file and line, is current
     select *
     from users
-    qualify row_number() over (partition by user_id order by created_at, _source_file, _source_line) = 1
+    qualify row_number() over (
+        partition by user_id order by _version_time desc, _source_file desc, _source_line desc
+    ) = 1
 
 ),
 
@@ -23,7 +27,7 @@ final as (
         email_verified_at,
         pseudo(lower(trim(email))) as email_pid,
         'landing' as source
-    from first_record
+    from latest_version
 
 )
 

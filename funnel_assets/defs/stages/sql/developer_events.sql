@@ -1,8 +1,10 @@
--- one row per attributed event (auth, key, API request, analytics, e-mail, ticket), partitioned by event week
+-- one row per attributed event (auth, key, API request, analytics, e-mail, ticket), partitioned by event week;
+-- free text copied from raw goes through scrub() (lib/scrub.py): no e-mail address, token or secret leaves raw
 with signups as (
 
     select * from raw_auth_users
     where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+      and _first_version is null  -- one event per user: its first version, not each later one
 
 ),
 
@@ -10,6 +12,7 @@ keys as (
 
     select * from raw_api_keys
     where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+      and _first_version is null  -- one event per key issue: its first version, not each later one
 
 ),
 
@@ -38,6 +41,7 @@ tickets as (
 
     select * from raw_support_tickets
     where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date)
+      and _first_version is null  -- one event per ticket, when it was opened: not each later update
 
 ),
 
@@ -58,6 +62,108 @@ request_key_owners as materialized (
 
 ),
 
+request_paths as materialized (
+
+    -- every distinct path (query string dropped) in the warehouse, all weeks, so that one path
+    -- gets one template whichever weeks are being built
+    select distinct split_part(path, '?', 1) as bare_path from raw_gateway_requests
+
+),
+
+path_segments as (
+
+    select
+        bare_path,
+        unnest(string_split(bare_path, '/')) as segment,
+        generate_subscripts(string_split(bare_path, '/'), 1) as position,
+        len(string_split(bare_path, '/')) as segment_count
+    from request_paths
+
+),
+
+described_routes as (
+
+    -- the API's own templates (an OpenAPI document), when configured: a path takes the template
+    -- whose literal segments it matches, the most literal one when several do
+    select bare_path, arg_max(template, literal_count) as template
+    from (
+        select s.bare_path, t.template, t.literal_count
+        from path_segments as s
+        join _route_templates as t
+            on t.segment_count = s.segment_count and t.position = s.position and t.literal = s.segment
+        group by s.bare_path, t.template, t.literal_count
+        having count(*) = t.literal_count
+    )
+    group by bare_path
+
+),
+
+shaped_segments as (
+
+    -- a segment is a parameter when it looks like an id; an e-mail address never survives
+    select
+        *,
+        case
+            when regexp_full_match(segment, 'v[0-9]+') then false                                -- an API version
+            when contains(segment, '@') or contains(lower(segment), '%40') then true             -- an e-mail address
+            when regexp_matches(segment, '[0-9]') then true                                      -- a number, an id with a digit
+            when regexp_full_match(segment, '[0-9a-fA-F]{8,}(-[0-9a-fA-F]{4,})*') then true      -- hex, a UUID
+            when regexp_full_match(segment, '[a-z]{1,12}(_[a-z]{1,12})*_([0-9a-f]{6,}|[A-Za-z]*[A-Z][A-Za-z]*)')
+                then true                                                                        -- prefix_token: cus_efdbcfad
+            when regexp_full_match(segment, '[A-Za-z0-9_-]{24,}') and not contains(segment, '-')
+                then true                                                                        -- a long random token
+            else false
+        end as looks_like_id
+    from path_segments
+
+),
+
+parented_segments as (
+
+    select
+        *,
+        coalesce(
+            string_agg(case when looks_like_id then '{id}' else segment end, '/') over (
+                partition by bare_path order by position rows between unbounded preceding and 1 preceding
+            ),
+            ''
+        ) as parent
+    from shaped_segments
+
+),
+
+position_values as (
+
+    -- a position that takes many distinct literal-looking values under one parent holds ids too
+    select parent, position, count(distinct segment) as literal_values
+    from parented_segments
+    where not looks_like_id
+    group by parent, position
+
+),
+
+inferred_routes as (
+
+    select
+        s.bare_path,
+        string_agg(
+            case when s.looks_like_id or v.literal_values > $route_literal_limit then '{id}' else s.segment end,
+            '/' order by s.position
+        ) as route
+    from parented_segments as s
+    left join position_values as v on v.parent = s.parent and v.position = s.position
+    group by s.bare_path
+
+),
+
+path_routes as (
+
+    select i.bare_path, coalesce(d.template, i.route) as route
+    from inferred_routes as i
+    left join described_routes as d using (bare_path)
+
+),
+
 attributed_requests as (
 
     -- a key belongs to its user from created_at until revoked_at
@@ -66,20 +172,10 @@ attributed_requests as (
         o.key_pid,
         o.user_pid,
         o.mode as key_mode,
-        array_to_string(
-            list_transform(
-                string_split(split_part(r.path, '?', 1), '/'),
-                lambda s: case
-                    when regexp_full_match(s, 'v[0-9]+') then s
-                    when regexp_matches(s, '[0-9]') then '{id}'
-                    when regexp_full_match(s, '[0-9a-fA-F-]{32,36}') then '{id}'
-                    else s
-                end
-            ),
-            '/'
-        ) as route
+        p.route
     from requests as r
     join request_key_owners as o using (key_id)
+    join path_routes as p on p.bare_path = split_part(r.path, '?', 1)
     -- validity windows of one key never overlap (identity_key_owners), so each request has at most one owner
     where r.timestamp >= o.valid_from and r.timestamp < o.valid_to
 
@@ -88,7 +184,7 @@ attributed_requests as (
 request_events as (
 
     select
-        r.request_id as event_id,
+        scrub_id(r.request_id) as event_id,
         r.timestamp as event_time,
         'gateway' as source,
         'api_request' as event_type,
@@ -96,12 +192,12 @@ request_events as (
         r.user_pid as visitor_pid,
         r.key_pid,
         r.key_mode,
-        upper(r.method) as method,
-        r.route,
-        upper(r.method) || ' ' || r.route as endpoint,
+        scrub(upper(r.method)) as method,
+        scrub(r.route) as route,
+        scrub(upper(r.method)) || ' ' || scrub(r.route) as endpoint,
         r.status,
         coalesce(c.client_kind, 'unknown') as client_kind,
-        coalesce(c.client_name, 'unknown') as client_name,
+        coalesce(scrub(c.client_name), 'unknown') as client_name,
         null as page_path,
         null as channel,
         null as event_name,
@@ -132,7 +228,7 @@ analytics_attributed as (
 analytics_events as (
 
     select
-        message_id as event_id,
+        scrub_id(message_id) as event_id,
         -- the client's clock corrected by the collector's (Segment's rule), see raw ingestion
         corrected_timestamp as event_time,
         'analytics' as source,
@@ -147,7 +243,7 @@ analytics_events as (
         null as status,
         null as client_kind,
         null as client_name,
-        split_part(raw_path, '?', 1) as page_path,
+        scrub(split_part(raw_path, '?', 1)) as page_path,
         case
             when type <> 'page' then null
             when utm_medium in (select unnest(cast($paid_utm_mediums as varchar[]))) then 'paid'
@@ -155,8 +251,8 @@ analytics_events as (
             when len(list_filter(cast($product_listings as varchar[]), lambda d: referrer_host = d or ends_with(referrer_host, '.' || d))) > 0 then 'product_listing'
             else 'other'
         end as channel,
-        event as event_name,
-        properties ->> 'environment' as environment,
+        scrub(event) as event_name,
+        scrub(properties ->> 'environment') as environment,
         null as campaign,
         _source_file,
         _source_line,
@@ -209,7 +305,7 @@ key_events as (
 email_events as (
 
     select
-        e.event_id,
+        scrub_id(e.event_id) as event_id,
         e.timestamp as event_time,
         'email' as source,
         'email_' || e.event as event_type,
@@ -218,7 +314,7 @@ email_events as (
         null as key_pid, null as key_mode, null as method, null as route, null as endpoint, null as status,
         null as client_kind, null as client_name, null as page_path, null as channel, null as event_name,
         null as environment,
-        e.campaign,
+        scrub(e.campaign) as campaign,
         e._source_file,
         e._source_line,
         e._event_week
@@ -230,7 +326,7 @@ email_events as (
 ticket_events as (
 
     select
-        t.ticket_id as event_id,
+        scrub_id(t.ticket_id) as event_id,
         t.created_at as event_time,
         'support' as source,
         'support_ticket' as event_type,

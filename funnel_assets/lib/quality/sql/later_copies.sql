@@ -1,5 +1,7 @@
 -- rows of later weeks repeating the unique key of a row of these weeks: duplicates the raw table still holds
--- (a later week ingested before an earlier one); re-materialising the later week quarantines them
+-- (a later week ingested before an earlier one); re-materialising the later week quarantines them.
+-- A state source's later versions are no copies: only one taken for the entity's first version counts
+-- (first_version null while these weeks hold an earlier one); re-materialising the later week links it.
 with these_weeks as (
 
     select week, file, line, unique_key from _checked
@@ -10,7 +12,7 @@ with these_weeks as (
 later_weeks as (
 
     select week, file, line, unique_key from _checked
-    where week >= cast($week_end as date)
+    where week >= cast($week_end as date) and first_version is null
 
 ),
 

@@ -19,7 +19,9 @@ read_files as (
 
 accepted as (
 
-    select week, count(*) as accepted, count(*) filter (where len(extra_fields) > 0) as extra_field_lines
+    -- history: versions of a state source's entities that a later version supersedes (accepted, not duplicates)
+    select week, count(*) as accepted, count(*) filter (where len(extra_fields) > 0) as extra_field_lines,
+           count(*) filter (where is_history) as history
     from _checked
     where week >= cast($week_start as date) and week < cast($week_end as date)
     group by all
@@ -48,6 +50,7 @@ final as (
         coalesce(r.input_lines, 0) as input_lines,
         coalesce(a.accepted, 0) as accepted,
         coalesce(a.extra_field_lines, 0) as extra_field_lines,
+        coalesce(a.history, 0) as history,
         coalesce(q.unreadable, 0) as unreadable,
         coalesce(q.rejected, 0) as rejected,
         coalesce(q.duplicates, 0) as duplicates

@@ -1,30 +1,38 @@
-"""Week ranges of the two halves of the funnel, and backfills of signup weeks.
+"""Week ranges of the two halves of the funnel, derived once from the asset graph.
 
 The funnel splits at developer_events: the sources (raw_<source>, the
 identity map, developer_events) are partitioned by event week, the cohorts
 (everything downstream) by signup week. A cohort reads the event weeks of its
 window (a time-window partition mapping: `start` weeks before its signup week
 to `end` after), so event week E feeds the cohorts E-end .. E-start.
+
+`FunnelWeeks.of(asset_graph)` reads the first partition and that window from
+the graph; the CLI, backfills, the schedule and the sensor all ask it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+# Dagster has no public name for the tags that give a run its partition or a range of
+# partitions (`partition_key` takes one key only); these are what its own backfills set.
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.landing import day_files, week_of
-from funnel_assets.lib.runner import StepProgress, materialize_weeks, runnable
 
 WEEK = timedelta(days=7)
 EVENTS_ASSET = "developer_events"
+VENDOR_ASSET = "vendor_landing_files"  # the vendor files converted into landing files, upstream of every raw asset
 SOURCES_SELECTION = dg.AssetSelection.assets(EVENTS_ASSET).upstream()
 COHORTS_SELECTION = dg.AssetSelection.assets(EVENTS_ASSET).downstream(include_self=False)
-BACKFILL_TAG = "funnel/backfill"
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,13 @@ class WeekRange:
             ASSET_PARTITION_RANGE_START_TAG: self.first.isoformat(),
             ASSET_PARTITION_RANGE_END_TAG: self.last.isoformat(),
         }
+
+    @classmethod
+    def from_tags(cls, tags) -> WeekRange | None:
+        if ASSET_PARTITION_RANGE_START_TAG not in tags:
+            return None
+        first = date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG])
+        return cls(first, date.fromisoformat(tags.get(ASSET_PARTITION_RANGE_END_TAG, first.isoformat())))
 
     def clip(self, first: date, last: date) -> WeekRange | None:
         clipped = WeekRange(max(self.first, first), min(self.last, last))
@@ -68,6 +83,21 @@ class CohortWindow:
         """Signup weeks whose window still takes events of the week that just closed."""
         return WeekRange(closed - self.end * WEEK, closed)
 
+    @property
+    def days(self) -> int:
+        """Days of events the open cohorts read: their window, plus the closed and the current week."""
+        return 7 * (self.end - self.start + 2)
+
+
+def partition_label(tags) -> str | None:
+    """The partition a run covers, as the UI writes it: a week, or `first...last`."""
+    if PARTITION_NAME_TAG in tags:
+        return tags[PARTITION_NAME_TAG]
+    weeks = WeekRange.from_tags(tags)
+    if weeks is None:
+        return None
+    return weeks.first.isoformat() if weeks.first == weeks.last else f"{weeks.first}...{weeks.last}"
+
 
 def cohort_window(asset_graph) -> CohortWindow:
     """The widest window any cohort asset reads developer_events with."""
@@ -79,57 +109,36 @@ def cohort_window(asset_graph) -> CohortWindow:
     return CohortWindow(min(s for s, _ in offsets), max(e for _, e in offsets))
 
 
+def closed_week(now: datetime) -> date:
+    """The Monday of the last week that has fully ended at `now` (UTC)."""
+    return week_of(now.astimezone(timezone.utc).date()) - WEEK
+
+
+@dataclass(frozen=True)
+class FunnelWeeks:
+    """The weeks one asset graph has: its first partition, and the window its cohorts read."""
+
+    first: date
+    window: CohortWindow
+
+    @classmethod
+    def of(cls, asset_graph) -> FunnelWeeks:
+        partitions_def = asset_graph.get(dg.AssetKey(EVENTS_ASSET)).partitions_def
+        return cls(partitions_def.start.date(), cohort_window(asset_graph))
+
+    def open_cohorts(self, closed: date) -> WeekRange:
+        """Signup weeks whose window still takes events of the week that just closed."""
+        return self.window.open_cohorts(closed).clip(self.first, closed)
+
+    def cohorts_reading(self, events: WeekRange, last_cohort: date) -> WeekRange | None:
+        """Signup weeks whose window reads any of the event weeks, up to `last_cohort`."""
+        return self.window.cohorts_reading(events).clip(self.first, last_cohort)
+
+    def look_back(self, week: date) -> date:
+        """The earliest event week a cohort reading `week` reads (an anonymous link re-attributes that far back)."""
+        return max(week + self.window.start * WEEK, self.first)
+
+
 def landing_weeks(data_dir) -> set[date]:
     """Weeks that hold at least one landing file of any source."""
     return {week_of(f.day) for source in SOURCES for f in day_files(data_dir, source)}
-
-
-def backfill(
-    instance: dg.DagsterInstance,
-    defs: dg.Definitions,
-    resource: dg.ConfigurableResource,
-    first_week: date,
-    last_week: date,
-    report: Callable[[StepProgress], None] | None = None,
-) -> list[dg.ExecuteInProcessResult]:
-    """Rebuild the cohorts of signup weeks [first_week, last_week] (Mondays) from the landing files.
-
-    Run 1 re-ingests the event weeks those cohorts read (the weeks of their
-    window that have landing files) with the identity map and
-    developer_events; run 2, only if run 1 succeeded, rebuilds the cohort
-    assets for the signup weeks. Each run replaces the partitions it writes,
-    so repeating a backfill gives the same tables. Both runs are recorded in
-    the instance (tag funnel/backfill) and show in the UI.
-    """
-    if first_week.weekday() or last_week.weekday():
-        raise ValueError(f"weeks are named by their Monday: {first_week} / {last_week}")
-    if first_week > last_week:
-        raise ValueError(f"--from {first_week} is after --to {last_week}")
-    graph = defs.resolve_asset_graph()
-    partitions_def = graph.get(dg.AssetKey(EVENTS_ASSET)).partitions_def
-    first_partition = date.fromisoformat(partitions_def.get_first_partition_key())
-    last_partition = date.fromisoformat(partitions_def.get_last_partition_key())
-    cohorts = WeekRange(first_week, last_week).clip(first_partition, last_partition)
-    if cohorts is None:
-        raise ValueError(f"no signup week between {first_week} and {last_week} is a partition ({first_partition}..{last_partition})")
-
-    window = cohort_window(graph)
-    weeks = [w for w in landing_weeks(resource.data_path) if first_partition <= w <= last_partition]
-    needed = window.events_read_by(cohorts)
-    in_window = [w for w in weeks if needed.first <= w <= needed.last]
-    assets = runnable(defs)
-    label = f"{cohorts.first}..{cohorts.last}"
-    results = []
-    if in_window:
-        events = WeekRange(min(in_window), max(in_window))
-        results.append(_run(instance, assets, resource, SOURCES_SELECTION.resolve(graph), events, label, report))
-        if not results[-1].success:
-            return results
-    results.append(_run(instance, assets, resource, COHORTS_SELECTION.resolve(graph), cohorts, label, report))
-    return results
-
-
-def _run(instance, assets, resource, keys, weeks: WeekRange, label: str, report) -> dg.ExecuteInProcessResult:
-    return materialize_weeks(
-        assets, resource, instance, weeks.first, weeks.last, report, selection=sorted(keys), tags={BACKFILL_TAG: label}
-    )
