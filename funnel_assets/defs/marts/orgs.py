@@ -7,8 +7,8 @@ so the windows, horizon and completeness rules are the same by construction.
 
 import dagster as dg
 
-from funnel_assets.defs.marts.assets import COLUMNS, SQL
-from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
+from funnel_assets.defs.marts.assets import COLUMNS, SQL, _mart
+from funnel_assets.defs.partitions import COHORT_WINDOW
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.cells import stage_members, stage_transitions
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
@@ -37,19 +37,6 @@ ORG_STAGES_DEP = dg.AssetDep("org_stages")
 EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
 
 
-def _org_mart(**kwargs):
-    return dg.asset(
-        group_name="marts",
-        partitions_def=WEEKLY,
-        backfill_policy=SINGLE_RUN,
-        deps=[ORG_STAGES_DEP, EVENTS_DEP],
-        kinds={"duckdb", "sql"},
-        owners=["team:growth"],
-        tags={"layer": "marts"},
-        **kwargs,
-    )
-
-
 def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str) -> dg.MaterializeResult:
     start, end = partition_bounds(context)
     params = {**funnel.rules.params(), "week_start": start, "week_end": end}
@@ -70,7 +57,7 @@ def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, tabl
             )
 
 
-@_org_mart()
+@_mart(deps=[ORG_STAGES_DEP, EVENTS_DEP])
 def mart_org_stage_conversion(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per cohort of organisations and transition, partitioned by the week their first developer joined.
 
@@ -81,7 +68,7 @@ def mart_org_stage_conversion(context: dg.AssetExecutionContext, funnel: FunnelR
     return _materialize(context, funnel, "mart_org_stage_conversion")
 
 
-@_org_mart()
+@_mart(deps=[ORG_STAGES_DEP, EVENTS_DEP])
 def mart_org_ttfac(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per cohort of organisations, partitioned by the week their first developer joined.
 
@@ -92,7 +79,7 @@ def mart_org_ttfac(context: dg.AssetExecutionContext, funnel: FunnelResource) ->
     return _materialize(context, funnel, "mart_org_ttfac")
 
 
-@_org_mart()
+@_mart(deps=[ORG_STAGES_DEP, EVENTS_DEP])
 def mart_org_production_rate(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per cohort of organisations, partitioned by the week their first developer joined.
 
@@ -102,7 +89,7 @@ def mart_org_production_rate(context: dg.AssetExecutionContext, funnel: FunnelRe
     return _materialize(context, funnel, "mart_org_production_rate")
 
 
-@_org_mart()
+@_mart(deps=[ORG_STAGES_DEP, EVENTS_DEP])
 def mart_org_developers_by_stage(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per cohort of organisations, stage and early second developer, partitioned by the week their first developer joined.
 
