@@ -22,6 +22,8 @@ CELL_OPTIONS = {
     "metric": "metric",
     "endpoint": "endpoint",
     "status": "status",
+    "stage": "stage",
+    "early_second_developer": "early_second_developer",
 }
 FLAGS = {"from_stage": "--from", "to_stage": "--to"}
 REIDENTIFY_WARNING = (
@@ -105,8 +107,31 @@ def _print_developers(frame, fmt: str, header: str) -> None:
             print(f"  {stage:<28} {row[f'{stage}_at']:%Y-%m-%d %H:%M:%S}  {source}")
 
 
+def _print_orgs(frame, fmt: str, header: str) -> None:
+    """Like _print_developers, one block per organisation: each stage's developer and event."""
+    import pandas as pd
+
+    from funnel_assets.lib.orgs import ORG_STAGES
+    from funnel_assets.lib.tables import render
+
+    if fmt != "table":
+        print(render(frame, fmt), end="" if fmt == "csv" else "\n")
+        return
+    print(header)
+    for row in frame.to_dict("records"):
+        print(f"\n{row['org_pid']}  cohort {row['cohort_week']}  {row['developers']} developers")
+        for stage in ORG_STAGES:
+            if pd.isna(row[f"{stage}_at"]):
+                continue
+            line = row[f"{stage}_source_line"]
+            source = "" if pd.isna(line) else f"{row[f'{stage}_source_file']}:{line}"
+            print(f"  {stage:<28} {row[f'{stage}_at']:%Y-%m-%d %H:%M:%S}  by {row[f'{stage}_user_pid']} "
+                  f"({row[f'{stage}_developers']} joined)  {source}")
+
+
 def cmd_trace(args: argparse.Namespace) -> int:
     from funnel_assets.lib.cells import CELLS, stage_transitions
+    from funnel_assets.lib.orgs import DEVELOPER_MART, trace_org_cell
     from funnel_assets.lib.trace import audit, timeline, trace_cell
 
     if _missing_warehouse(args):
@@ -124,21 +149,29 @@ def cmd_trace(args: argparse.Namespace) -> int:
         frame = frame.head(args.limit) if args.limit is not None else frame
         print(render(frame, args.format), end="" if args.format == "csv" else "\n")
         return 0
-    if args.mart not in CELLS:
-        print(f"error: trace a mart ({', '.join(CELLS)}) or --developer PID", file=sys.stderr)
+    if args.mart not in CELLS and args.mart not in DEVELOPER_MART:
+        print(f"error: trace a mart ({', '.join([*CELLS, *DEVELOPER_MART])}) or --developer PID", file=sys.stderr)
         return 2
     if args.cohort is None:
         print("error: --cohort WEEK is required to trace a mart cell", file=sys.stderr)
         return 2
+    if args.reidentify and args.mart.startswith("mart_org_"):
+        print("error: --reidentify re-identifies developers: trace a developer mart or --developer PID", file=sys.stderr)
+        return 2
     cell = {column: getattr(args, flag) for flag, column in CELL_OPTIONS.items() if getattr(args, flag) is not None}
     try:
-        if args.mart == "mart_stage_conversion" and "from_stage" in cell and "to_stage" in cell:
+        if args.mart in ("mart_stage_conversion", "mart_org_stage_conversion") and "from_stage" in cell and "to_stage" in cell:
             _window(funnel, cell)
         if args.mart == "mart_segment_conversion":
             cell.setdefault("metric", "production_90d")
         with funnel.engine() as engine:
             stage_transitions(engine, [t.model_dump() for t in funnel.rules.transition_rules])
-            frame = trace_cell(engine, funnel.rules.params(), args.mart, args.cohort, cell, args.who, args.reidentify)
+            if args.mart.startswith("mart_org_"):
+                frame = trace_org_cell(engine, funnel.rules.params(), args.mart, args.cohort, cell, args.who)
+            else:
+                frame = trace_cell(
+                    engine, funnel.rules.params(), args.mart, args.cohort, cell, args.who, args.reidentify
+                )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -153,7 +186,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     header = f"{total} {args.who} in {args.mart} cohort {args.cohort}" + (f", {described}" if described else "")
     if args.limit is not None and total > args.limit:
         header += f"; the first {args.limit} shown"
-    _print_developers(frame, args.format, header)
+    (_print_orgs if args.mart.startswith("mart_org_") else _print_developers)(frame, args.format, header)
     return 0
 
 
@@ -165,7 +198,9 @@ def add_commands(sub, warehouse_option) -> None:
         "event that set it and that event's landing file and line. Pseudonymous unless --reidentify.",
     )
     p.add_argument("mart", nargs="?", help="mart_stage_conversion, mart_ttfac_by_cohort, mart_production_rate, "
-                   "mart_sdk_usage, mart_first_session_depth, mart_segment_conversion, mart_first_day_errors")
+                   "mart_sdk_usage, mart_first_session_depth, mart_segment_conversion, mart_first_day_errors; "
+                   "mart_org_stage_conversion, mart_org_ttfac, mart_org_production_rate, mart_org_developers_by_stage "
+                   "(organisations)")
     p.add_argument("--cohort", type=_cohort, default=None, help="the cohort's week (its Monday, YYYY-MM-DD)")
     p.add_argument("--from", dest="from_stage", default=None, help="mart_stage_conversion: the from stage")
     p.add_argument("--to", dest="to_stage", default=None, help="mart_stage_conversion: the to stage")
@@ -181,6 +216,9 @@ def add_commands(sub, warehouse_option) -> None:
                    help="mart_segment_conversion: which rate converted/dropped refer to (default production_90d)")
     p.add_argument("--endpoint", default=None, help="mart_first_day_errors: METHOD /route")
     p.add_argument("--status", type=int, default=None, help="mart_first_day_errors: status code")
+    p.add_argument("--stage", default=None, help="mart_org_developers_by_stage: the stage")
+    p.add_argument("--early-second-developer", type=lambda text: {"yes": True, "no": False}[text], default=None,
+                   metavar="{yes,no}", help="mart_org_developers_by_stage: the early-second-developer group")
     p.add_argument("--who", default="entered",
                    help="entered (all the cell counts), converted, dropped; mart_ttfac_by_cohort: called, never_called")
     p.add_argument("--developer", default=None, metavar="PID", help="one developer's timeline instead of a cell")

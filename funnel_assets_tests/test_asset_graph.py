@@ -37,10 +37,14 @@ EXPECTED["mart_bottleneck"] = ("marts", ["mart_stage_conversion"], "weekly")
 # read mart_stage_conversion's members (developers and visitors), not its table
 EXPECTED["mart_dropoffs"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
 EXPECTED["mart_time_to_convert"] = ("marts", ["developer_events", "developer_stages", "visitor_intents"], "weekly")
+# the organisation funnel: developers' events attributed by key, then the developer marts' rules over organisations
+EXPECTED["org_stages"] = ("stages", ["developer_events", "identity_key_owners", "identity_users"], "weekly")
+for org_mart in ["mart_org_developers_by_stage", "mart_org_production_rate", "mart_org_stage_conversion", "mart_org_ttfac"]:
+    EXPECTED[org_mart] = ("marts", ["developer_events", "org_stages"], "weekly")
 # the HTML report reads the marts it draws, over every week at once
 EXPECTED["funnel_report"] = ("reports", sorted([
     "mart_bottleneck", "mart_dropoffs", "mart_first_day_errors", "mart_production_rate", "mart_sdk_usage",
-    "mart_stage_conversion", "mart_time_to_convert", "mart_ttfac_by_cohort",
+    "mart_stage_conversion", "mart_time_to_convert", "mart_ttfac_by_cohort", "mart_org_developers_by_stage",
 ]), None)
 
 

@@ -98,6 +98,14 @@ def test_report_opens_offline_and_renders_every_chart_with_the_marts_numbers(rep
     for days in (30, 60, 90):
         assert bars[f"{days} days"] == pytest.approx(list(production[f"rate_{days}d"]))
 
+    orgs = pipeline.frame("select early_second_developer, stage, sum(reached) / sum(orgs) as share "
+                          "from mart_org_developers_by_stage group by all")
+    assert len(orgs) == 12  # six stages, both groups
+    bars = {d["name"]: dict(zip(d["x"], d["y"])) for d in by_id["chart-org-funnel"]}
+    for row in orgs.itertuples():
+        group = "second developer early" if row.early_second_developer else "no early second developer"
+        assert bars[group][row.stage] == pytest.approx(row.share)
+
     errors_by_cell = pipeline.frame(
         "select endpoint, cast(status as varchar) as status, sum(requests) as n from mart_first_day_errors "
         "where is_error group by all"

@@ -97,6 +97,8 @@ class FunnelRules(dg.Config):
     route_literal_limit: int = 50
     first_session_hours: int = 24
     horizon_days: int = 90
+    # an organisation's second developer joining within this many days of its first counts as early
+    org_second_developer_days: int = 7
     transitions: list[Transition] = DEFAULT_TRANSITIONS
     client_patterns: list[ClientPattern] = [
         {"pattern": r.pattern, "kind": r.kind, "name": r.name} for r in DEFAULT_RULES
@@ -130,6 +132,7 @@ class FunnelRules(dg.Config):
             "route_literal_limit": self.route_literal_limit,
             "first_session_hours": self.first_session_hours,
             "horizon_days": self.horizon_days,
+            "org_second_developer_days": self.org_second_developer_days,
         }
 
 

@@ -46,6 +46,8 @@ CELLS: dict[str, CellSpec] = {
     "mart_segment_conversion": CellSpec(("segment", "segment_value", "metric"), ("segment", "segment_value")),
     # members are requests: a developer is listed once however many of theirs fall in the cell
     "mart_first_day_errors": CellSpec(("endpoint", "status"), (), {"entered": "true"}),
+    # members are organisations; the other org marts use their developer mart's cells (lib/orgs.py)
+    "mart_org_developers_by_stage": CellSpec(("stage", "early_second_developer"), ("stage",)),
 }
 
 

@@ -212,6 +212,32 @@ def production_rates(go, marts) -> Chart:
     )
 
 
+def org_funnel(go, marts) -> Chart:
+    from funnel_assets.lib.orgs import ORG_STAGES
+
+    rows = marts["mart_org_developers_by_stage"]
+    totals = rows.groupby(["early_second_developer", "stage"], as_index=False)[["orgs", "reached", "developers"]].sum()
+    figure = go.Figure()
+    for early, group in totals.groupby("early_second_developer", sort=True):
+        group = group.set_index("stage").reindex(list(ORG_STAGES)).dropna(subset=["orgs"])
+        label = "second developer early" if early else "no early second developer"
+        figure.add_bar(name=label, x=list(group.index), y=list(group.reached / group.orgs),
+                       customdata=list(zip(group.reached.astype(int), group.orgs.astype(int),
+                                           (group.developers / group.reached.where(group.reached > 0)).round(1))),
+                       hovertemplate="%{x}: %{y:.1%} (%{customdata[0]} of %{customdata[1]} organisations), "
+                                     "%{customdata[2]} developers each<extra>" + label + "</extra>")
+    figure.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": "organisations that reached the stage"},
+                         xaxis_title="stage (funnel order)", legend_title="")
+    return Chart(
+        "org-funnel", "The funnel of organisations, by whether their second developer joined early",
+        "Share of the organisations (all cohorts) that reached each stage within the horizon after their first "
+        "developer joined; an organisation's stage is the first time any of its developers reached it.",
+        "funnel trace mart_org_developers_by_stage --cohort WEEK --stage production_deployment "
+        "--early-second-developer yes --who converted",
+        figure, int(len(totals)),
+    )
+
+
 def sdk_share(go, marts) -> Chart:
     usage = marts["mart_sdk_usage"]
     usage = usage[usage.developers > 0].assign(week=lambda f: _weeks(f))
@@ -312,11 +338,11 @@ def data_quality(go, quarantine: pd.DataFrame, checks: list[dict]) -> Chart:
 
 MART_CHARTS: list[Callable] = [
     funnel_bars, conversion_heatmap, conversion_trend, bottleneck_bands, ttfac_percentiles, production_rates,
-    sdk_share, first_day_errors, time_to_convert, dropoff_actions,
+    org_funnel, sdk_share, first_day_errors, time_to_convert, dropoff_actions,
 ]
 MARTS = [
     "mart_stage_conversion", "mart_ttfac_by_cohort", "mart_production_rate", "mart_sdk_usage",
-    "mart_first_day_errors", "mart_bottleneck", "mart_time_to_convert", "mart_dropoffs",
+    "mart_first_day_errors", "mart_bottleneck", "mart_time_to_convert", "mart_dropoffs", "mart_org_developers_by_stage",
 ]
 
 
