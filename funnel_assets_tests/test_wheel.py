@@ -74,4 +74,4 @@ def test_a_built_wheel_runs_the_demo_in_a_fresh_virtual_environment(tmp_path):
     shown = _run([str(venv / "bin" / "funnel"), "show", "mart_ttfac_by_cohort", "--format", "json"], cwd=work, env=env)
     rows = json.loads(shown.stdout)
     assert sum(r["developers"] for r in rows) == 200
-    assert (work / ".funnel" / "dagster_home" / "dagster.yaml").read_text() == (REPO / "deploy" / "dagster.yaml").read_text()
+    assert (work / ".funnel" / "warehouse.dagster" / "dagster.yaml").read_text() == (REPO / "deploy" / "dagster.yaml").read_text()
