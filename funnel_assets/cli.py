@@ -425,6 +425,8 @@ def cmd_checks(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import shutil
 
+    from funnel_assets.defs.resources import FunnelResource
+
     data_dir = Path(args.data)
     if data_dir.exists():
         shutil.rmtree(data_dir)
@@ -453,7 +455,7 @@ Where to look:
                                                      mart_first_session_depth, mart_production_rate)
   checks      funnel checks
   who         funnel trace mart_stage_conversion --cohort WEEK --from account_created --to first_api_call --who dropped
-  pictures    funnel report --out report.html   (also {Path(args.warehouse).parent / 'report.html'}, written by the run)
+  pictures    funnel report --out report.html   (also {FunnelResource(warehouse_path=str(args.warehouse)).beside_warehouse('report.html')}, written by the run)
   warehouse   {args.warehouse}  (a DuckDB file; every table: funnel show TABLE)
   truth       {data_dir / 'truth.json'}  (what the simulator planted and drew)
   the UI      make ui   (= DAGSTER_HOME={home} .venv/bin/dagster dev), then open http://127.0.0.1:3000

@@ -9,7 +9,7 @@ from funnel_assets.orchestration.evaluations import latest_check_results
 from funnel_assets.lib.materialize import column_schema
 from funnel_assets.lib.report import MARTS, write_report
 
-REPORT_FILE = "report.html"
+REPORT_FILE = "report.html"  # `<warehouse name>.report.html`: each warehouse has its own
 
 
 @dg.asset(
@@ -21,7 +21,7 @@ REPORT_FILE = "report.html"
     backfill_policy=SINGLE_RUN,
 )
 def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
-    """One row per chart of the funnel report, `report.html` beside the warehouse (not partitioned).
+    """One row per chart of the funnel report, `<warehouse name>.report.html` beside the warehouse (not partitioned).
 
     The funnel per cohort, the cohort x transition heatmap (incomplete cells
     marked), the benchmark trend and bottleneck bands, TTFAC percentiles,
@@ -29,7 +29,7 @@ def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> 
     by suggested action and the data-quality summary; each chart names the
     `funnel trace` command for its cells. The metadata links to the file.
     """
-    out = funnel.warehouse.parent.resolve() / REPORT_FILE
+    out = funnel.beside_warehouse(REPORT_FILE).resolve()
     with funnel.engine() as engine:
         charts = write_report(engine, out, latest_check_results(context.instance, funnel.warehouse), funnel.warehouse)
         listing = pd.DataFrame(
