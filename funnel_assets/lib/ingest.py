@@ -199,6 +199,7 @@ def _parse_sql(contracts: SourceContracts) -> str:
 # --- reading landing files -------------------------------------------------------------------
 
 LINES_TABLE = "_landing_lines"
+_LINES_SCHEMA = "file varchar, line_no bigint, event_week date, line varchar, read_error varchar"
 
 
 def _decompressed(path: Path) -> tuple[bytes, str | None]:
@@ -259,8 +260,7 @@ def load_lines(engine: Engine, files: list[DayFile], data_dir: Path) -> dict[str
     return engine.load_landing_lines(LINES_TABLE, files, data_dir)
 
 
-def relative(path: Path, data_dir: Path) -> str:
-    """A landing file's name as the tables keep it: relative to the data folder when inside it."""
+def _relative(path: Path, data_dir: Path) -> str:
     return str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
 
 
@@ -437,10 +437,10 @@ def _record_files(
     """One row per landing file read: its day and week, and where its lines went."""
     listed = pd.DataFrame(
         {
-            "file": pd.Series([relative(f.path, data_dir) for f in files], dtype="string"),
+            "file": pd.Series([_relative(f.path, data_dir) for f in files], dtype="string"),
             "day": pd.Series([f.day for f in files], dtype="object"),
             "week": pd.Series([f.week for f in files], dtype="object"),
-            "read_by": pd.Series(["python" if relative(f.path, data_dir) in fallbacks else engine.name
+            "read_by": pd.Series(["python" if _relative(f.path, data_dir) in fallbacks else engine.name
                                   for f in files],
                                  dtype="string"),
         }
