@@ -163,6 +163,19 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order) and isinstance(node.this.this, exp.Distinct):
         # list(distinct x order by x): the sorted set
         return _call("array_sort", _call("collect_set", node.this.this.expressions[0]))
+    if isinstance(node, exp.Select) and node.args.get("qualify") and any(isinstance(e, exp.Star) for e in node.expressions):
+        # `select * ... qualify c`: sqlglot's subquery would add its window column to `*`; keep c as a column, drop it
+        condition = node.args["qualify"].this
+        order = node.args.get("order")
+        inner = node.copy()
+        inner.set("qualify", None)
+        inner.set("order", None)
+        inner = inner.select(exp.alias_(condition, "_qualified"), append=True)
+        outer = exp.select(exp.Star(except_=[exp.column("_qualified")])).from_(inner.subquery("_qualifying"))
+        outer = outer.where(exp.column("_qualified"))
+        if order is not None:
+            outer.set("order", order)
+        return outer
     if name == "query_table" and args:
         return _call("identifier", args[0])
     return node

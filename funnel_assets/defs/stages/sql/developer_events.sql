@@ -346,11 +346,11 @@ ticket_events as (
 unioned as (
 
     select * from request_events
-    union all by name select * from analytics_events
-    union all by name select * from signup_events
-    union all by name select * from key_events
-    union all by name select * from email_events
-    union all by name select * from ticket_events
+    union all select * from analytics_events
+    union all select * from signup_events
+    union all select * from key_events
+    union all select * from email_events
+    union all select * from ticket_events
 
 ),
 

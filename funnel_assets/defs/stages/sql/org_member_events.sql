@@ -45,7 +45,7 @@ other_events as (
 attributed as (
 
     select * from key_events
-    union all by name
+    union all
     select * from other_events
 
 ),
