@@ -163,8 +163,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order) and isinstance(node.this.this, exp.Distinct):
         # list(distinct x order by x): the sorted set
         return _call("array_sort", _call("collect_set", node.this.this.expressions[0]))
-    if isinstance(node, exp.Select) and node.args.get("qualify") and any(isinstance(e, exp.Star) for e in node.expressions):
-        # `select * ... qualify c`: sqlglot's subquery would add its window column to `*`; keep c as a column, drop it
+    if isinstance(node, exp.Select) and node.args.get("qualify") and any(e.is_star for e in node.expressions):
+        # `select * ... qualify c` (or `t.*`): sqlglot's subquery would add its window column to `*`; keep c as a column, drop it
         condition = node.args["qualify"].this
         order = node.args.get("order")
         inner = node.copy()
