@@ -21,7 +21,7 @@ from funnel_assets.lib import engine as engine_module
 
 PACKAGE = Path(engine_module.__file__).resolve().parents[1]
 SQL_FILES = sorted(PACKAGE.rglob("*.sql"))
-CASES_PER_FILE = 2
+CASES_PER_FILE = 1
 
 
 def sql_id(path: Path) -> str:

@@ -22,7 +22,7 @@ The project's own functions (`pseudo`, `scrub`, `scrub_id`) are SQL functions of
 engines: DuckDB macros (lib/engine.py, lib/scrub.py), Spark temporary functions (spark_functions.py).
 
 Bound parameters stay named: DuckDB's `$name` becomes Spark's `:name`, and `spark_args` gives the values
-`spark.sql(text, args=...)` takes (lists as Python lists, which Spark binds as arrays).
+`spark.sql(text, args=...)` takes (timestamps in UTC, lists as Python lists, which Spark binds as array literals; no nulls in them).
 """
 
 from __future__ import annotations
@@ -91,6 +91,9 @@ def _spark_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, (list, tuple)):
+        if any(v is None for v in value):
+            # Spark binds a list as an array literal only without nulls (and no cast is allowed in an argument)
+            raise ValueError("a list parameter with a null cannot be bound on Spark")
         return [_spark_value(v) for v in value]
     if isinstance(value, date) or value is None or isinstance(value, (bool, int, float, str)):
         return value
