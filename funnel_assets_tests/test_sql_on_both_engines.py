@@ -38,7 +38,7 @@ def captured(tmp_path_factory, definitions):
 
     root = tmp_path_factory.mktemp("both_engines")
     pipeline = Pipeline(definitions, root)
-    generate(pipeline.data_dir, developers=80, weeks=3, seed=11, requests=2000, inject=["duplicates", "malformed_lines"])
+    generate(pipeline.data_dir, developers=80, weeks=3, seed=11, requests=3000, inject=["duplicates", "malformed_lines"])
     warehouse = pipeline.resource.warehouse_path
     with capturing(root / "cases") as capture:
         pipeline.run()
