@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from funnel_assets.lib.engine import connect
-from funnel_assets.lib.engines.dialect import spark_args, to_engine
+from funnel_assets.lib.engines.dialect import keep_rows, spark_args, temp_table, to_engine
 from funnel_assets.lib.engines.spark_functions import install
 from funnel_assets.lib.simulator import generate
 from funnel_assets_tests.sql_capture import SQL_FILES, capturing, differences, run_on_spark, sql_id
@@ -107,3 +107,15 @@ def test_pseudo_scrub_and_scrub_id_give_the_same_strings_on_both_engines(spark, 
     assert duck.p.notna().sum() == len(TEXTS)  # null in, null out; every text hashed
     assert "ask [email] now" in duck.s.tolist() and duck.s.isna().sum() == 1
     assert not differences(duck, list(duck.columns), [tuple(r) for r in ours], 0.0)
+
+
+def test_a_temp_table_becomes_a_replaced_view_and_a_delete_the_rows_kept(spark):
+    create = "create or replace temp table _answer as select $a as a"
+    assert temp_table(create) == ("_answer", "SELECT $a AS a")
+    for a in (1, 2):
+        spark.sql(to_engine(create, "spark"), args=spark_args(create, {"a": a}))
+    assert spark.sql("select a from _answer").collect()[0].a == 2
+    table, kept = keep_rows("-- old rows\ndelete from _answer where a > $limit")
+    assert table == "_answer"
+    assert spark.sql(to_engine(kept, "spark"), args=spark_args(kept, {"limit": 5})).count() == 1
+    assert spark.sql(to_engine(kept, "spark"), args=spark_args(kept, {"limit": 1})).count() == 0

@@ -15,6 +15,8 @@ rewrites below, where sqlglot is wrong for Spark or leaves a DuckDB-only call as
 - `cast(unnest(list) as t)`: `explode(cast(list as array<t>))` (Spark cannot cast a generator);
 - `query_table($table)`: `identifier(:table)`;
 - `with x as materialized (...)`: a plain CTE (a DuckDB planner hint);
+- `create [or replace] temp table t as ...`: `create or replace temporary view t as ...`; `temp_table` gives
+  (t, the select) for an engine that materialises it, as DuckDB's temp table is a snapshot;
 - `delete from t where c`: `keep_rows` gives the select of the rows `t` keeps, for the engine to overwrite
   (Spark's Parquet tables have no DELETE).
 
@@ -87,6 +89,28 @@ def keep_rows(sql: str) -> tuple[str, str]:
     return table, f"select * from {table} where not coalesce(({condition.strip()}), false)"
 
 
+def temp_table(sql: str) -> tuple[str, str] | None:
+    """For `create [or replace] temp table t as <select>` (DuckDB text): (t, the select), else None.
+
+    A DuckDB temp table is a snapshot; on Spark the engine materialises the select (for example
+    `spark.sql(...).localCheckpoint().createOrReplaceTempView(t)`), since a plain temporary view would be
+    recomputed, and see later writes, each time it is read. `to_engine` alone gives a temporary view."""
+    statements = [s for s in sqlglot.parse(sql, read=DUCKDB) if s]
+    if len(statements) != 1 or not _is_temp_table(statements[0]):
+        return None
+    create = statements[0]
+    return create.this.name, create.expression.sql(dialect=DUCKDB)
+
+
+def _is_temp_table(node: exp.Expression) -> bool:
+    return (
+        isinstance(node, exp.Create)
+        and str(node.args.get("kind", "")).upper() == "TABLE"
+        and isinstance(node.expression, (exp.Select, exp.SetOperation, exp.Subquery))
+        and any(isinstance(p, exp.TemporaryProperty) for p in (node.args.get("properties") or exp.Properties()).expressions)
+    )
+
+
 def _spark_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
@@ -125,6 +149,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     name = node.this.lower() if isinstance(node, exp.Anonymous) and isinstance(node.this, str) else ""
     args = node.expressions if isinstance(node, exp.Anonymous) else []
 
+    if _is_temp_table(node):
+        # Spark has no temporary tables: a temporary view, replaced as DuckDB's `or replace` table would be
+        node.set("kind", "VIEW")
+        node.set("replace", True)
+        return node
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
         return node
