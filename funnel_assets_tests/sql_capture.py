@@ -17,9 +17,10 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from funnel_assets.lib import engine as engine_module
+from funnel_assets.lib import engines
+from funnel_assets.lib.engines.duckdb_engine import DuckDBEngine
 
-PACKAGE = Path(engine_module.__file__).resolve().parents[1]
+PACKAGE = Path(engines.__file__).resolve().parents[2]
 SQL_FILES = sorted(PACKAGE.rglob("*.sql"))
 CASES_PER_FILE = 1
 
@@ -57,7 +58,7 @@ class Capture:
 
     def record(self, con, path: Path, params: dict[str, Any], run) -> Any:
         sql = path.read_text()
-        bound = engine_module.bind(sql, params)
+        bound = engines.bind(sql, params)
         taken = self.cases.setdefault(sql_id(path), [])
         if len(taken) >= CASES_PER_FILE or any(_same(c.params, bound) for c in taken):
             return run()
@@ -94,23 +95,23 @@ def _same(a: dict, b: dict) -> bool:
 
 @contextmanager
 def capturing(folder: Path) -> Iterator[Capture]:
-    """While active, every `Engine.execute` of a statement holding a package SQL file records a case."""
+    """While active, every statement the DuckDB engine runs that holds a package SQL file records a case."""
     capture = Capture(folder)
     texts = [(p, p.read_text().strip()) for p in SQL_FILES]
-    original = engine_module.Engine.execute
+    original = DuckDBEngine._run
 
-    def execute(self, sql: str, params: dict[str, Any] | None = None):
+    def run_recorded(self, sql: str, params: dict[str, Any] | None = None):
         run = lambda: original(self, sql, params)  # noqa: E731
         for path, text in texts:
             if text in sql:
                 return capture.record(self.con, path, params or {}, run)
         return run()
 
-    engine_module.Engine.execute = execute
+    DuckDBEngine._run = run_recorded
     try:
         yield capture
     finally:
-        engine_module.Engine.execute = original
+        DuckDBEngine._run = original
 
 
 def run_on_spark(spark, case: Case) -> tuple[list[str], list[tuple]]:

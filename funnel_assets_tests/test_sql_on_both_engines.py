@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from funnel_assets.lib.engine import connect
+from funnel_assets.lib.engines import connect
 from funnel_assets.lib.engines.dialect import keep_rows, spark_args, temp_table, to_engine
 from funnel_assets.lib.engines.spark_functions import install
 from funnel_assets.lib.simulator import generate
