@@ -79,3 +79,4 @@ class Pipeline:
 @pytest.fixture
 def pipeline(tmp_path, definitions) -> Pipeline:
     return Pipeline(definitions, tmp_path)
+
