@@ -12,7 +12,7 @@ would read it, and otherwise by the project's lenient reader
 and quarantines the remainder, invalid UTF-8 is escaped and quarantined),
 exactly as `ingest.load_lines` falls back file by file. `read_by=True` adds
 a column saying which reader read the line's file ("spark" or "python",
-as `ingested_files.read_by` says "duckdb" or "python").
+as `ingested_files.read_by` says "duckdb" or "python"; `file_readers` gives it per file).
 
 `parse(lines, contracts)` is `ingest._parse_sql` on Spark: the same rules,
 derived from the same contracts (`ingest.field_rules`, the shared reasons),
@@ -181,6 +181,19 @@ def landing_lines(spark: SparkSession, files: list[DayFile], data_dir: Path, rea
     contents = spark.read.format("binaryFile").load([f.path.absolute().as_uri() for f in files]).select("path", "content")
     lines = contents.mapInArrow(_reader(names), _WITH_READER)
     return lines if read_by else lines.drop("read_by")
+
+
+def file_readers(lines: DataFrame, files: list[DayFile], data_dir: Path) -> dict[str, str]:
+    """Which reader read each file (as `ingested_files.read_by`), from `landing_lines(..., read_by=True)`.
+
+    One small row per file comes back to the driver; a file without lines (empty, or an empty gzip that DuckDB
+    refuses) is judged on the driver, where reading it costs nothing."""
+    found = {r["file"]: r["read_by"] for r in lines.select("file", "read_by").distinct().collect()}
+    for f in files:
+        name = _relative(f.path, data_dir)
+        if name not in found:
+            found[name] = file_lines(f.path.read_bytes(), f.path.name.endswith(".gz"))[2]
+    return found
 
 
 # --- parsing ---------------------------------------------------------------------------------
