@@ -219,8 +219,15 @@ def _path(name: str) -> str:
     return "$['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
-def _kind_is(value: Column, contract_type: str) -> Column:
-    kind = F.schema_of_variant(value)
+_ABSENT = "ABSENT"  # the kind of a field the line does not have (a JSON null's kind is VOID)
+
+
+def _kind(value: Column) -> Column:
+    """The JSON kind of a field's value (a VARIANT, null when absent): schema_of_variant's name, or _ABSENT."""
+    return F.when(value.isNull(), F.lit(_ABSENT)).otherwise(F.schema_of_variant(value))
+
+
+def _kind_is(kind: Column, contract_type: str) -> Column:
     tests = [kind.startswith(t) if t in ("OBJECT", "ARRAY", "DECIMAL") else kind == F.lit(t)
              for t in _VARIANT_TYPES[contract_type]]
     result = tests[0]
@@ -229,16 +236,15 @@ def _kind_is(value: Column, contract_type: str) -> Column:
     return result
 
 
-def _missing(value: Column) -> Column:
-    return value.isNull() | F.is_variant_null(value)
+def _missing(kind: Column) -> Column:
+    return kind.isin(_ABSENT, "VOID")
 
 
-def _check(field: Field, value: Column) -> Column:
-    """The reason `field` (its value: a VARIANT, null when absent) fails, or null: ingest.field_rules, on Spark."""
-    text = F.variant_get(value, "$", "string")
+def _check(field: Field, kind: Column, text: Column) -> Column:
+    """The reason `field` fails, or null: ingest.field_rules on Spark, over the value's kind (_kind) and its text."""
     tests = {
-        "missing": lambda: _missing(value),
-        "type": lambda: ~_kind_is(value, field.type),
+        "missing": lambda: _missing(kind),
+        "type": lambda: ~_kind_is(kind, field.type),
         "timestamp": lambda: text.try_cast("timestamp").isNull() | ~text.rlike(OFFSET_PATTERN),
         "allowed": lambda: ~text.isin(list(field.allowed)),
     }
@@ -246,7 +252,7 @@ def _check(field: Field, value: Column) -> Column:
     for rule in reversed(field_rules(field)):  # built inside out: the first rule broken wins
         test = tests[rule.test]()
         if rule.when_present:
-            test = ~_missing(value) & test
+            test = ~_missing(kind) & test
         test = F.coalesce(test, F.lit(False))
         result = F.when(test, F.lit(rule.reason)) if result is None else F.when(test, F.lit(rule.reason)).otherwise(result)
     return result
@@ -276,12 +282,21 @@ def parse(lines: DataFrame, contracts: SourceContracts) -> DataFrame:
                 *(F.variant_get("_j", _path(name), "variant").alias(f"_v{i}") for i, name in enumerate(names)),
                 "_is_json", "_is_object")
     )
+    # each field's kind and text once per line, so the rules below compare strings
+    fields = {f.name: f for f in contracts.columns}
+    parsed = parsed.select(
+        *parsed.columns,
+        *(_kind(F.col(f"_v{i}")).alias(f"_k{i}") for i, name in enumerate(names)),
+        *(F.variant_get(f"_v{i}", "$", "string").alias(f"_s{i}") for i, name in enumerate(names)
+          if name in fields and any(r.test in ("timestamp", "allowed") for r in field_rules(fields[name]))),
+    )
     value = {name: F.col(f"_v{i}") for i, name in enumerate(names)}
-    version_value = value[VERSION_FIELD]
+    kind = {name: F.col(f"_k{i}") for i, name in enumerate(names)}
+    text = {name: F.col(f"_s{i}") if f"_s{i}" in parsed.columns else None for i, name in enumerate(names)}
     version = (
         F.when(~F.col("_readable"), F.lit(None).cast("bigint"))
-        .when(_missing(version_value), F.lit(1).cast("bigint"))
-        .when(_kind_is(version_value, "integer"), F.variant_get(version_value, "$", "bigint"))
+        .when(_missing(kind[VERSION_FIELD]), F.lit(1).cast("bigint"))
+        .when(_kind_is(kind[VERSION_FIELD], "integer"), F.variant_get(value[VERSION_FIELD], "$", "bigint"))
     )
     parsed = parsed.withColumn("version", version)
     unreadable = (
@@ -293,7 +308,7 @@ def parse(lines: DataFrame, contracts: SourceContracts) -> DataFrame:
     before, after = no_contract(contracts.source)
     violation = F.when(~F.col("_readable"), F.lit(None).cast("string")).when(F.col("version").isNull(), F.lit(BAD_VERSION))
     for c in contracts.versions:
-        violation = violation.when(F.col("version") == c.version, F.coalesce(*(_check(f, value[f.name]) for f in c.fields)))
+        violation = violation.when(F.col("version") == c.version, F.coalesce(*(_check(f, kind[f.name], text[f.name]) for f in c.fields)))
     violation = violation.otherwise(F.concat(F.lit(before), F.col("version").cast("string"), F.lit(after)))
     judged = parsed.withColumn("_unreadable", unreadable).withColumn("_violation", violation)
     passes = F.col("_unreadable").isNull() & F.col("_violation").isNull()
