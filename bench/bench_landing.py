@@ -26,7 +26,7 @@ DUCKDB = """
 import json, sys, time
 from pathlib import Path
 from funnel_assets.lib.contracts import load_contracts
-from funnel_assets.lib.engine import connect
+from funnel_assets.lib.engines import connect
 from funnel_assets.lib.ingest import _parse_sql, load_lines
 from funnel_assets.lib.landing import day_files
 data = Path(sys.argv[1])
@@ -34,8 +34,8 @@ with connect(Path(sys.argv[2]), "bench-key") as engine:
     started = time.monotonic()
     files = day_files(data, "gateway_requests")
     load_lines(engine, files, data)
-    counts = engine.execute(f"select coalesce(kind, 'accepted'), count(*) from ({_parse_sql(load_contracts('gateway_requests'))}) "
-                            f"group by all").fetchall()
+    counts = engine.rows(f"select coalesce(kind, 'accepted'), count(*) from ({_parse_sql(load_contracts('gateway_requests'))}) "
+                         f"group by all")[1]
     print(json.dumps({"work_s": time.monotonic() - started, "counts": dict(counts), "extra_mib": 0}))
 """
 
@@ -54,7 +54,7 @@ spark.sparkContext.setLogLevel("ERROR")
 data = Path(sys.argv[1])
 started = time.monotonic()
 files = day_files(data, "gateway_requests")
-parsed = parse(landing_lines(spark, files, data), load_contracts("gateway_requests"))
+parsed = parse(landing_lines(spark, files, data)[0], load_contracts("gateway_requests"))
 counts = {r[0]: r[1] for r in parsed.groupBy(F.coalesce("kind", F.lit("accepted"))).count().collect()}
 work = time.monotonic() - started
 gateway = spark.sparkContext._gateway

@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -29,6 +30,7 @@ def spark():
             pytest.fail(f"FUNNEL_REQUIRE_SPARK is set but {reason}")
         pytest.skip(reason)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python (mapInArrow): this environment's
     from funnel_assets.lib.engines import SparkSettings
     from funnel_assets.lib.engines.spark_engine import session
 
@@ -80,33 +82,3 @@ class Pipeline:
 def pipeline(tmp_path, definitions) -> Pipeline:
     return Pipeline(definitions, tmp_path)
 
-
-@pytest.fixture(scope="session")
-def spark():
-    """One local Spark session for every Spark test (starting one takes ~5 s)."""
-    import shutil
-    import sys
-
-    required = bool(os.environ.get("FUNNEL_REQUIRE_SPARK"))
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        if required:
-            pytest.fail("FUNNEL_REQUIRE_SPARK is set but pyspark is not installed (pip install 'funnel_assets[spark]')")
-        pytest.skip("pyspark is not installed (pip install 'funnel_assets[spark]'); set FUNNEL_REQUIRE_SPARK to fail")
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        if required:
-            pytest.fail("FUNNEL_REQUIRE_SPARK is set but Java is missing (Debian: openjdk-17-jre-headless)")
-        pytest.skip("Java is missing (Debian: openjdk-17-jre-headless); set FUNNEL_REQUIRE_SPARK to fail")
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this virtual environment
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()

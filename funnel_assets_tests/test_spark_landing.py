@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from funnel_assets.lib.contracts import SOURCES, load_contracts
-from funnel_assets.lib.engine import connect
+from funnel_assets.lib.engines import connect
 from funnel_assets.lib.ingest import _parse_sql, _typed, field_rules, ingest, load_lines
 from funnel_assets.lib.landing import DayFile, day_files, week_of
 from funnel_assets.lib.simulator import DEFAULT_PARAMETERS, generate
@@ -39,23 +39,21 @@ class DuckDBPath:
         typed = ", ".join(_typed(f, contracts) for f in contracts.columns)
         with connect(warehouse, "test-key") as engine:
             self.lenient = set(load_lines(engine, files, data_dir))
-            self.lines = engine.execute("select * from _landing_lines").fetchall()
+            self.lines = engine.rows("select * from _landing_lines")[1]
             engine.execute(f"create temp table _parsed as {_parse_sql(contracts)}")
-            self.verdicts = engine.execute(f"select {VERDICT} from _parsed").fetchall()
-            self.values = engine.execute(
+            self.verdicts = engine.rows(f"select {VERDICT} from _parsed")[1]
+            self.values = engine.rows(
                 f"select file, line_no, {_micros(contracts, 't')} from "
                 f"(select file, line_no, {typed} from _parsed as p where kind is null) as t"
-            ).fetchall()
+            )[1]
 
 
 class SparkPath:
     def __init__(self, spark, files: list[DayFile], data_dir: Path, contracts):
-        from funnel_assets.lib.engines.spark_landing import READ_LENIENTLY, file_readers, landing_lines, parse
+        from funnel_assets.lib.engines.spark_landing import landing_lines, parse
 
-        readers = file_readers(landing_lines(spark, files, data_dir, read_by=True), files, data_dir)
-        assert len(readers) == len(files)
-        self.lenient = {file for file, reader in readers.items() if reader == READ_LENIENTLY}
-        lines = landing_lines(spark, files, data_dir)
+        lines, fallbacks = landing_lines(spark, files, data_dir)
+        self.lenient = set(fallbacks)
         self.columns = lines.columns
         self.lines = [tuple(r) for r in lines.collect()]
         parsed = parse(lines, contracts)
@@ -117,10 +115,10 @@ def test_injected_counts_reconcile_with_duckdb_ingest(spark, injected, tmp_path,
     start, end = week_of(files[0].day), week_of(files[-1].day) + (files[1].day - files[0].day) * 7
     with connect(tmp_path / "w.duckdb", "test-key") as engine:
         counts = ingest(engine, contracts, files, injected, f"raw_{source}", start, end)
-        duck_reasons = dict(engine.execute(
-            "select reason, count(*) from quarantine where kind <> 'duplicate' group by reason").fetchall())
+        duck_reasons = dict(engine.rows(
+            "select reason, count(*) from quarantine where kind <> 'duplicate' group by reason")[1])
 
-    lines = landing_lines(spark, files, injected)
+    lines, _ = landing_lines(spark, files, injected)
     parsed = parse(lines, contracts)
     passed = parsed.where("kind is null")
     if contracts.latest.is_state:
@@ -205,6 +203,6 @@ def test_edge_cases_of_reading_and_parsing_match_duckdb(spark, tmp_path):
 def test_no_files_is_no_lines(spark, tmp_path):
     from funnel_assets.lib.engines.spark_landing import LINES_SCHEMA, landing_lines
 
-    lines = landing_lines(spark, [], tmp_path)
-    assert lines.schema == LINES_SCHEMA and lines.count() == 0
+    lines, fallbacks = landing_lines(spark, [], tmp_path)
+    assert lines.schema == LINES_SCHEMA and lines.count() == 0 and fallbacks == {}
     assert date(2025, 3, 3) == week_of(date(2025, 3, 9))

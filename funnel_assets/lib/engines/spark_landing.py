@@ -3,16 +3,15 @@
 `landing_lines(spark, files, data_dir)` reads the day files on the executors
 (Spark's `binaryFile` source, one file per row, and a per-file function in
 `mapInArrow`: nothing is collected to the driver) into the rows of
-`ingest._LINES_SCHEMA`: file (relative to the data folder), line number
+`duckdb_engine._LINES_SCHEMA`: file (relative to the data folder), line number
 (1-based), event week, line text (null for an empty line), read error.
 A file is read as DuckDB's strict reader reads it (lines ending in `\\n`,
 `\\r\\n` or `\\r`, a byte order mark dropped, an empty line null) where DuckDB
 would read it, and otherwise by the project's lenient reader
 (`ingest.lenient_lines`: a truncated gzip keeps the lines before the break
 and quarantines the remainder, invalid UTF-8 is escaped and quarantined),
-exactly as `ingest.load_lines` falls back file by file. `read_by=True` adds
-a column saying which reader read the line's file ("spark" or "python",
-as `ingested_files.read_by` says "duckdb" or "python"; `file_readers` gives it per file).
+exactly as the DuckDB engine falls back file by file; like
+`Engine.load_landing_lines` it also returns those files, with the reason.
 
 `parse(lines, contracts)` is `ingest._parse_sql` on Spark: the same rules,
 derived from the same contracts (`ingest.field_rules`, the shared reasons),
@@ -45,29 +44,27 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from funnel_assets.lib.contracts import Field, SourceContracts
+from funnel_assets.lib.engines.duckdb_engine import _LINES_SCHEMA
 from funnel_assets.lib.ingest import (
-    _LINES_SCHEMA,
     BAD_VERSION,
     EMPTY_LINE,
     MALFORMED_JSON,
     NOT_AN_OBJECT,
     OFFSET_PATTERN,
     VERSION_FIELD,
-    _relative,
     field_rules,
     lenient_lines,
     no_contract,
+    relative,
 )
 from funnel_assets.lib.landing import DayFile
-
-READ_WHOLE, READ_LENIENTLY = "spark", "python"
 
 _SPARK_TYPES = {"varchar": T.StringType(), "bigint": T.LongType(), "date": T.DateType()}
 # the columns of _landing_lines, from the one definition DuckDB's reader uses
 LINES_SCHEMA = T.StructType([
     T.StructField(name, _SPARK_TYPES[kind]) for name, kind in (c.split() for c in _LINES_SCHEMA.split(", "))
 ])
-_WITH_READER = T.StructType([*LINES_SCHEMA.fields, T.StructField("read_by", T.StringType())])
+_WITH_FALLBACK = T.StructType([*LINES_SCHEMA.fields, T.StructField("fallback", T.StringType())])
 
 # DuckDB's CSV reader refuses a line of 2,000,000 bytes or more (measured with duckdb 2.0); the file is then read leniently
 _MAX_LINE_BYTES = 1_999_999
@@ -77,8 +74,8 @@ _BATCH_ROWS = 65_536
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _strict_lines(raw: bytes, gzipped: bool) -> list[str | None] | None:
-    """The lines DuckDB's reader (`ingest._duckdb_read`) gives for a file, or None where it refuses the file.
+def _strict_lines(raw: bytes, gzipped: bool) -> tuple[list[str | None] | None, str | None]:
+    """The lines DuckDB's reader (`duckdb_engine._duckdb_read`) gives for a file, or None and why it refuses the file.
 
     DuckDB reads every gzip member, needs valid UTF-8 and no record separator (chr(30), its delimiter), and one
     line ending throughout the file (`\\n`, `\\r\\n` or `\\r`); it drops a leading byte order mark, gives an
@@ -86,23 +83,23 @@ def _strict_lines(raw: bytes, gzipped: bool) -> list[str | None] | None:
     if gzipped:
         parts, position = [], 0
         if not raw:
-            return None
+            return None, "an empty file is not a gzip stream"
         while position < len(raw):
             stream = zlib.decompressobj(wbits=31)
             try:
                 parts.append(stream.decompress(raw[position:]))
-            except zlib.error:
-                return None
+            except zlib.error as error:
+                return None, f"corrupt gzip data after byte {position} ({error})"
             if not stream.eof:
-                return None
+                return None, "truncated gzip"
             position = len(raw) - len(stream.unused_data)
         raw = b"".join(parts)
     try:
         text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    except UnicodeDecodeError as error:
+        return None, f"invalid UTF-8 at byte {error.start}"
     if "\x1e" in text:
-        return None
+        return None, "a record separator (chr(30), the reader's delimiter) in a line"
     if "\r" not in text:
         ending = "\n"
     elif "\n" not in text:
@@ -110,23 +107,24 @@ def _strict_lines(raw: bytes, gzipped: bool) -> list[str | None] | None:
     elif text.count("\r\n") == text.count("\r") == text.count("\n"):
         ending = "\r\n"
     else:
-        return None  # mixed line endings, or a carriage return inside a line
+        return None, "mixed line endings, or a carriage return inside a line"
     lines = text.split(ending)
     if lines[-1] == "":
         lines.pop()
     if len(raw) >= _MAX_LINE_BYTES and any(len(line) * 4 > _MAX_LINE_BYTES and len(line.encode()) > _MAX_LINE_BYTES
                                            for line in lines):
-        return None
-    return [line or None for line in lines]
+        return None, f"a line of more than {_MAX_LINE_BYTES:,} bytes"
+    return [line or None for line in lines], None
 
 
-def file_lines(raw: bytes, gzipped: bool) -> tuple[list[str | None], list[str | None], str]:
-    """A landing file's lines, the read error of each, and which reader read it (READ_WHOLE or READ_LENIENTLY)."""
-    lines = _strict_lines(raw, gzipped)
-    if lines is not None:
-        return lines, [None] * len(lines), READ_WHOLE
+def file_lines(raw: bytes, gzipped: bool) -> tuple[list[str | None], list[str | None], str | None]:
+    """A landing file's lines, the read error of each, and why DuckDB's reader would refuse the file (None: it
+    reads it), in which case the lines are the lenient reader's (`ingest.lenient_lines`)."""
+    lines, refused = _strict_lines(raw, gzipped)
+    if refused is None:
+        return lines, [None] * len(lines), None
     lines, reasons = lenient_lines(raw, gzipped)
-    return lines, reasons, READ_LENIENTLY
+    return lines, reasons, refused
 
 
 def _local_path(uri: str) -> str:
@@ -135,7 +133,7 @@ def _local_path(uri: str) -> str:
 
 
 def _reader(names: dict[str, tuple[str, object]]):
-    """The function mapInArrow runs on the executors: binaryFile rows (path, content) -> lines with reader."""
+    """The function mapInArrow runs on the executors: binaryFile rows (path, content) -> lines, with the fallback."""
 
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -143,7 +141,7 @@ def _reader(names: dict[str, tuple[str, object]]):
             for k in range(batch.num_rows):
                 path = _local_path(paths[k].as_py())
                 file, week = names[path]
-                lines, reasons, reader = file_lines(contents[k].as_py(), path.endswith(".gz"))
+                lines, reasons, refused = file_lines(contents[k].as_py(), path.endswith(".gz"))
                 for start in range(0, len(lines), _BATCH_ROWS):
                     n = len(lines[start:start + _BATCH_ROWS])
                     yield pa.RecordBatch.from_arrays(
@@ -153,47 +151,39 @@ def _reader(names: dict[str, tuple[str, object]]):
                             pa.array([week] * n, pa.date32()),
                             pa.array(lines[start:start + n], pa.string()),
                             pa.array(reasons[start:start + n], pa.string()),
-                            pa.array([reader] * n, pa.string()),
+                            pa.array([refused] * n, pa.string()),
                         ],
-                        schema=_ARROW_WITH_READER,
+                        schema=_ARROW_WITH_FALLBACK,
                     )
 
     return read
 
 
-_ARROW_WITH_READER = pa.schema([
+_ARROW_WITH_FALLBACK = pa.schema([
     ("file", pa.string()), ("line_no", pa.int64()), ("event_week", pa.date32()), ("line", pa.string()),
-    ("read_error", pa.string()), ("read_by", pa.string()),
+    ("read_error", pa.string()), ("fallback", pa.string()),
 ])
 
 
-def landing_lines(spark: SparkSession, files: list[DayFile], data_dir: Path, read_by: bool = False) -> DataFrame:
-    """Every line of `files` as the rows DuckDB's reader puts in `_landing_lines` (LINES_SCHEMA), read on the executors.
+def landing_lines(spark: SparkSession, files: list[DayFile], data_dir: Path) -> tuple[DataFrame, dict[str, str]]:
+    """Every line of `files` as the rows DuckDB's reader puts in `_landing_lines` (LINES_SCHEMA), read on the
+    executors, and the files DuckDB's reader would refuse (read leniently, `read_by` "python"), with the reason.
 
-    `read_by`: add the column `read_by`, the reader of the line's file (READ_WHOLE, or READ_LENIENTLY where DuckDB's
-    reader would have failed and `ingest.load_lines` falls back to Python)."""
-    schema = _WITH_READER if read_by else LINES_SCHEMA
+    The lines are checkpointed on the executors (`localCheckpoint`), so the files are read once; only the names of
+    the files read leniently come to the driver (and a file without lines, which is read there: it is empty)."""
     if not files:
-        return spark.createDataFrame([], schema)
-    names = {str(f.path.absolute()): (_relative(f.path, data_dir), f.week) for f in files}
+        return spark.createDataFrame([], LINES_SCHEMA), {}
+    names = {str(f.path.absolute()): (relative(f.path, data_dir), f.week) for f in files}
     if len(names) != len(files):
         raise ValueError("landing_lines: a landing file is listed twice")
     contents = spark.read.format("binaryFile").load([f.path.absolute().as_uri() for f in files]).select("path", "content")
-    lines = contents.mapInArrow(_reader(names), _WITH_READER)
-    return lines if read_by else lines.drop("read_by")
-
-
-def file_readers(lines: DataFrame, files: list[DayFile], data_dir: Path) -> dict[str, str]:
-    """Which reader read each file (as `ingested_files.read_by`), from `landing_lines(..., read_by=True)`.
-
-    One small row per file comes back to the driver; a file without lines (empty, or an empty gzip that DuckDB
-    refuses) is judged on the driver, where reading it costs nothing."""
-    found = {r["file"]: r["read_by"] for r in lines.select("file", "read_by").distinct().collect()}
+    read = contents.mapInArrow(_reader(names), _WITH_FALLBACK).localCheckpoint(eager=True)
+    fallbacks = {r["file"]: r["fallback"] for r in read.select("file", "fallback").distinct().collect()}
     for f in files:
-        name = _relative(f.path, data_dir)
-        if name not in found:
-            found[name] = file_lines(f.path.read_bytes(), f.path.name.endswith(".gz"))[2]
-    return found
+        name = relative(f.path, data_dir)
+        if name not in fallbacks:
+            fallbacks[name] = file_lines(f.path.read_bytes(), f.path.name.endswith(".gz"))[2]
+    return read.drop("fallback"), {name: why for name, why in fallbacks.items() if why is not None}
 
 
 # --- parsing ---------------------------------------------------------------------------------
