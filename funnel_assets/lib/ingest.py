@@ -146,8 +146,10 @@ def _check(field: Field) -> str:
     return f"case {cases} end"
 
 
-def _value(field: Field, row: str = "p") -> str:
-    """The typed value of `field` from a parsed line."""
+def _value(field: Field, row: str = "p", judged_fields: str = "json") -> str:
+    """The typed value of `field` from a judged line (`Engine.judged_fields`: from its JSON value, or as typed)."""
+    if judged_fields == "typed":
+        return f"{row}.fields.{_q(field.name)}"
     value = f"{row}.j.{_q(field.name)}"
     if field.type in ("object", "array"):
         return value
@@ -156,7 +158,9 @@ def _value(field: Field, row: str = "p") -> str:
     return f"cast({value} ->> '$' as {field.sql_type})"
 
 
-def _typed(field: Field, contracts: SourceContracts) -> str:
+def _typed(field: Field, contracts: SourceContracts, judged_fields: str = "json") -> str:
+    if judged_fields == "typed":  # typed by the engine's parser, null for a version without the field
+        return f"{_value(field, 'p', judged_fields)} as {_q(field.name)}"
     versions = contracts.versions_with(field.name)
     if versions == contracts.version_numbers:
         return f"{_value(field)} as {_q(field.name)}"
@@ -164,7 +168,7 @@ def _typed(field: Field, contracts: SourceContracts) -> str:
     return f"case when p.version in ({listed}) then {_value(field)} end as {_q(field.name)}"
 
 
-def _parse_sql(contracts: SourceContracts) -> str:
+def _parse_sql(contracts: SourceContracts, lines_table: str = "_landing_lines") -> str:
     names = [f.name for f in contracts.columns] + [VERSION_FIELD]
     structure = "{" + ", ".join(f'"{name}": "JSON"' for name in names) + "}"
     version_json = f"j.{_q(VERSION_FIELD)}"
@@ -182,7 +186,7 @@ def _parse_sql(contracts: SourceContracts) -> str:
             select file, line_no, event_week, line, read_error,
                    json_valid(line) as is_json,
                    json_valid(line) and starts_with(ltrim(line), '{{') as is_object
-            from _landing_lines
+            from {_q(lines_table)}
         ),
         transformed as (
             select *, case when read_error is null and is_object then json_transform(line, '{structure}') end as j
@@ -287,34 +291,40 @@ def load_lines(engine: Engine, files: list[DayFile], data_dir: Path) -> dict[str
     return engine.load_landing_lines(LINES_TABLE, files, data_dir)
 
 
-def _relative(path: Path, data_dir: Path) -> str:
+def relative(path: Path, data_dir: Path) -> str:
+    """A landing file's name as the tables keep it: relative to the data folder."""
     return str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
+
+
+_relative = relative
 
 
 # --- ingest ----------------------------------------------------------------------------------
 
 
-def _key(contracts: SourceContracts, row: str) -> str:
-    """The unique key as a struct: typed from a parsed line (`row`.j), or read from the raw table."""
+def _key(contracts: SourceContracts, row: str, judged_fields: str = "json") -> str:
+    """The unique key as a struct: typed from a judged line (`row`), or read from the raw table."""
     fields = [next(f for f in contracts.columns if f.name == k) for k in contracts.unique_key]
     if row == "raw":
         parts = [f"{_lit(f.name)}: raw.{_q(f.name)}" for f in fields]
     else:
-        parts = [f"{_lit(f.name)}: {_value(f, row)}" for f in fields]
+        parts = [f"{_lit(f.name)}: {_value(f, row, judged_fields)}" for f in fields]
     return "{" + ", ".join(parts) + "}"
 
 
-def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> str:
+def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool, judged_fields: str = "json") -> str:
     """_judged with each valid line's first occurrence: this run's files first, then earlier weeks in `table`.
 
-    An event's is `duplicate_of`, a state record's `first_version`."""
+    An event's is `duplicate_of`, a state record's `first_version`. Written in DuckDB's dialect; Spark runs
+    its translation (`dialect.to_engine`), over the judged lines' typed fields."""
     state = contracts.latest.is_state
+    key = lambda row: _key(contracts, row, judged_fields)  # noqa: E731
     earlier = (
         f"""
-            select {_key(contracts, 'raw')} as unique_key,
+            select {key('raw')} as unique_key,
                    min({{'file': raw._source_file, 'line_no': raw._source_line, 'week': raw._event_week}}) as first_seen
             from {_q(table)} as raw
-            semi join valid_keys as v on {_key(contracts, 'raw')} = v.unique_key
+            semi join valid_keys as v on {key('raw')} = v.unique_key
             where raw._event_week < $week_start
             group by all
         """
@@ -324,11 +334,11 @@ def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> st
     )
     return f"""
         with valid_keys as {'materialized' if earlier_weeks else ''} (
-            select distinct {_key(contracts, 'p')} as unique_key from _judged as p where p.kind is null
+            select distinct {key('p')} as unique_key from _judged as p where p.kind is null
         ),
         -- only keys seen more than once need ranking: a hash aggregate finds them cheaply
         repeated as (
-            select {_key(contracts, 'p')} as unique_key, min({{'file': p.file, 'line_no': p.line_no}}) as first_seen
+            select {key('p')} as unique_key, min({{'file': p.file, 'line_no': p.line_no}}) as first_seen
             from _judged as p
             where p.kind is null
             group by all
@@ -344,8 +354,8 @@ def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> st
                             then r.first_seen.file || ':' || r.first_seen.line_no
                    end as first_occurrence
             from _judged as p
-            left join repeated as r on p.kind is null and r.unique_key = {_key(contracts, 'p')}
-            left join earlier as e on p.kind is null and e.unique_key = {_key(contracts, 'p')}
+            left join repeated as r on p.kind is null and r.unique_key = {key('p')}
+            left join earlier as e on p.kind is null and e.unique_key = {key('p')}
         )
         -- an event seen before is a duplicate; a state record seen before is a newer version of it
         select * exclude (first_occurrence),
@@ -374,16 +384,18 @@ def ingest(
     if isinstance(contracts, Contract):
         contracts = SourceContracts(contracts.source, (contracts,))
     fallbacks = load_lines(engine, files, data_dir)
-    input_lines = int(engine.scalar("select count(*) from _landing_lines"))
-    engine.temp_table("_judged", _parse_sql(contracts))
+    input_lines = int(engine.scalar(f"select count(*) from {LINES_TABLE}"))
+    engine.judge_lines("_judged", LINES_TABLE, contracts)
+    judged_fields = engine.judged_fields
     week_range = {"week_start": week_start, "week_end": week_end}
     earlier_weeks = engine.table_exists(table) and bool(engine.scalar(
         f"select count(*) from (select 1 from {_q(table)} where _event_week < $week_start limit 1)",
         {"week_start": week_start},
     ))
-    engine.temp_table("_ranked", _rank_sql(contracts, table, earlier_weeks), {"week_start": week_start})
+    engine.temp_table("_ranked", _rank_sql(contracts, table, earlier_weeks, judged_fields),
+                      {"week_start": week_start})
 
-    typed = ", ".join(_typed(f, contracts) for f in contracts.columns)
+    typed = ", ".join(_typed(f, contracts, judged_fields) for f in contracts.columns)
     derived = {}
     if contracts.corrects_client_clock:
         # Segment's correction: the client's clock runs off by sent_at - received_at; move the event by as much.

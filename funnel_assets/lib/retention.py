@@ -45,5 +45,5 @@ def expire_rows(engine: Engine, sql_dir: Path, cutoffs: dict[str, date]) -> dict
     for table, cutoff in cutoffs.items():
         if not engine.table_exists(table):
             continue
-        deleted[table] = int(engine.scalar(read_sql(sql_dir / f"expire_{table}.sql"), {"cutoff_week": cutoff}))
+        deleted[table] = engine.delete_rows(read_sql(sql_dir / f"expire_{table}.sql"), {"cutoff_week": cutoff})
     return deleted

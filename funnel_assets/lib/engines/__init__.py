@@ -67,6 +67,9 @@ class Engine(ABC):
     """What the assets, the ingestion and the checks may do to the warehouse; nothing else reaches the engine."""
 
     name: ClassVar[str]
+    # how the judged lines (`judge_lines`) hold a passing line's fields: "json" (DuckDB: the JSON values in `j`,
+    # typed by the SQL that reads them) or "typed" (Spark: a struct `fields` of the contract's typed columns)
+    judged_fields: ClassVar[str] = "json"
 
     # --- statements and small results ---------------------------------------------------------
 
@@ -93,6 +96,10 @@ class Engine(ABC):
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         row = self.row(sql, params)
         return None if row is None else row[0]
+
+    def delete_rows(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        """Run a `delete from t where c` statement; how many rows went."""
+        return int(self.scalar(sql, params))
 
     # --- tables ---------------------------------------------------------------------------------
 
@@ -150,6 +157,17 @@ class Engine(ABC):
         """Every line of the landing `files` as the temporary table `table` (file, line_no, event_week, line,
         read_error), gzip, truncated gzip and invalid UTF-8 included; returns the files that needed the lenient
         reader, with the reason the fast one gave."""
+
+
+    def judge_lines(self, table: str, lines_table: str, contracts) -> None:
+        """The contract's verdict on every line of `lines_table` as the temporary table `table`: file, line_no,
+        event_week, line, version, kind, reason, extra_fields and the line's fields (`judged_fields`).
+
+        Both engines render the same rules (`ingest.field_rules`): DuckDB as SQL (`ingest._parse_sql`), Spark with
+        its VARIANT functions (`spark_landing.parse`)."""
+        from funnel_assets.lib.ingest import _parse_sql
+
+        self.temp_table(table, _parse_sql(contracts, lines_table))
 
 
 @contextmanager

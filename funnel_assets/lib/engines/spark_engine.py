@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from funnel_assets.lib.engines import SPARK_EXTRA, Engine, EngineUnavailable, SparkSettings, bind
+from funnel_assets.lib.engines import SPARK_EXTRA, Engine, EngineUnavailable, SparkSettings
+from funnel_assets.lib.engines.dialect import spark_args, spark_statements, temp_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,17 +42,6 @@ SESSION_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
 }
-
-
-def to_spark_sql(sql: str) -> str:
-    """DuckDB SQL as Spark SQL."""
-    try:
-        from funnel_assets.lib.engines.dialect import to_engine
-    except ImportError:  # until lib/engines/dialect.py (issue-11-sql) is merged: sqlglot alone
-        import sqlglot
-
-        return ";\n".join(sqlglot.transpile(sql, read="duckdb", write="spark"))
-    return to_engine(sql, "spark")
 
 
 def session(settings: SparkSettings) -> SparkSession:
@@ -87,15 +78,31 @@ class SparkEngine(Engine):
     # --- statements and small results ---------------------------------------------------------
 
     def _sql(self, sql: str, params: dict[str, Any] | None = None) -> DataFrame:
-        args = {k: _spark_value(v) for k, v in bind(sql, params or {}).items()}
-        return self.spark.sql(to_spark_sql(sql), args=args or None)
-
+        """One statement (DuckDB's dialect) as a Spark DataFrame, its parameters bound."""
+        statements = spark_statements(sql)
+        if len(statements) != 1:
+            raise ValueError(f"one statement expected, got {len(statements)}")
+        return self.spark.sql(statements[0], args=spark_args(sql, params or {}) or None)
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """A statement; `create temp table t as ...` is kept as a snapshot (as DuckDB's), `delete` rewrites."""
+        snapshot = temp_table(sql)
+        if snapshot is not None:
+            self.temp_table(*snapshot, params)
+            return
         self._sql(sql, params).collect()
 
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        return self._sql(sql, params).toPandas()
+        """Decimal columns (Spark's type of a literal such as 0.5 and of arithmetic on it) as DuckDB's frames give
+        them: floats (integers when the scale is 0)."""
+        from pyspark.sql.types import DecimalType
+
+        df = self._sql(sql, params)
+        decimals = {f.name: ("bigint" if f.dataType.scale == 0 else "double") for f in df.schema.fields
+                    if isinstance(f.dataType, DecimalType)}
+        if decimals:
+            df = df.select(*(df[c].cast(decimals[c]).alias(c) if c in decimals else df[c] for c in df.columns))
+        return df.toPandas()
 
     def row(self, sql: str, params: dict[str, Any] | None = None) -> tuple | None:
         first = self._sql(sql, params).first()
@@ -133,9 +140,11 @@ class SparkEngine(Engine):
     ) -> int:
         """The query's rows are computed once (checkpointed), then written over the partitions they fall in;
         partitions `where` selects that get no rows are removed."""
-        rows = self._sql(select_sql, params).localCheckpoint(eager=True)
-        written = rows.count()
         partition_by = tuple(partition_by)
+        rows = self._sql(select_sql, params)
+        # the rows of one partition together: one file per partition and task, not one per input split
+        rows = (rows.repartition(*partition_by) if partition_by else rows).localCheckpoint(eager=True)
+        written = rows.count()
         same_shape = self.table_exists(table) and self._catalog[table]["schema"] == rows.schema.json() \
             and self.partition_columns(table) == partition_by
         if same_shape and partition_by:
@@ -187,18 +196,37 @@ class SparkEngine(Engine):
 
     def load_landing_lines(self, table: str, files: list, data_dir: Path) -> dict[str, str]:
         """Read on the executors (`spark_landing`), with DuckDB's reader's rules for gzip, UTF-8 and empty lines."""
-        try:
-            from funnel_assets.lib.engines.spark_landing import READ_LENIENTLY, file_readers, landing_lines
-        except ImportError:
-            raise NotImplementedError(
-                "reading landing files on Spark is lib/engines/spark_landing.py (issue-11-landing), not merged yet"
-            ) from None
-        lines = landing_lines(self.spark, files, data_dir, read_by=True).localCheckpoint(eager=True)
-        readers = file_readers(lines, files, data_dir)
-        lines.drop("read_by").createOrReplaceTempView(table)
+        from funnel_assets.lib.engines.spark_landing import landing_lines
+
+        lines, fallbacks = landing_lines(self.spark, files, data_dir)
+        lines.createOrReplaceTempView(table)
         self._temps.add(table)
-        return {name: "read leniently (as DuckDB's reader refuses it)" for name, reader in readers.items()
-                if reader == READ_LENIENTLY}
+        return fallbacks
+
+    judged_fields = "typed"
+
+    def judge_lines(self, table: str, lines_table: str, contracts) -> None:
+        """`spark_landing.parse`: the contract's rules with Spark's VARIANT functions, the fields typed."""
+        from funnel_assets.lib.engines.spark_landing import parse
+
+        parse(self.spark.table(lines_table), contracts).localCheckpoint(eager=True).createOrReplaceTempView(table)
+        self._temps.add(table)
+
+    def delete_rows(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        """`delete from t where c` (DuckDB's text): t rewritten with the rows it keeps (`dialect.keep_rows`);
+        how many went. Parquet has no DELETE."""
+        from funnel_assets.lib.engines.dialect import keep_rows
+
+        table, kept_sql = keep_rows(sql)
+        before = self.spark.table(table).count()
+        kept = self._sql(kept_sql, params).localCheckpoint(eager=True)
+        partition_by = self.partition_columns(table)
+        writer = kept.write.mode("overwrite").option("partitionOverwriteMode", "static")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.parquet(self._path(table))
+        self._remember(table, self._catalog[table]["schema"], partition_by)
+        return int(before - kept.count())
 
     def close(self) -> None:
         for name in list(self._temps):
@@ -254,10 +282,8 @@ class SparkEngine(Engine):
             fs.delete(path, True)
 
     def _install_functions(self, pseudonym_key: str) -> None:
-        try:
-            from funnel_assets.lib.engines.spark_functions import install
-        except ImportError:  # until lib/engines/spark_functions.py (issue-11-sql) is merged
-            return
+        from funnel_assets.lib.engines.spark_functions import install
+
         install(self.spark, pseudonym_key)
 
     def _from_pandas(self, frame: pd.DataFrame) -> DataFrame:
@@ -285,18 +311,13 @@ def _partition_text(value: Any) -> str:
     return quote(value.isoformat() if hasattr(value, "isoformat") else str(value), safe="")
 
 
-def _spark_value(value: Any) -> Any:
-    """A bound parameter as Spark takes it: an aware datetime stays aware (PySpark converts it to the instant it
-    names, whatever the driver's time zone); a tuple is a list (an array)."""
-    if isinstance(value, (list, tuple)):
-        return [_spark_value(v) for v in value]
-    return value
-
-
 def _python_value(value: Any) -> Any:
-    """Spark gives timestamps as naive datetimes in the local time of the driver: aware UTC, as DuckDB gives them."""
+    """Spark gives timestamps as naive datetimes in the local time of the driver: aware UTC, as DuckDB gives them;
+    a decimal as a float (an integer when whole), as DuckDB's results of the same SQL carry them."""
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.astimezone(timezone.utc)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
     return value
 
 

@@ -44,8 +44,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from funnel_assets.lib.contracts import Field, SourceContracts
-from funnel_assets.lib.engines.duckdb_engine import _LINES_SCHEMA
 from funnel_assets.lib.ingest import (
+    _LINES_SCHEMA,
     BAD_VERSION,
     EMPTY_LINE,
     MALFORMED_JSON,
