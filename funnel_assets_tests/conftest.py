@@ -7,7 +7,6 @@ import pytest
 
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.definitions import defs as load_defs
-from funnel_assets.lib.engines import connect
 from funnel_assets.orchestration.launch import run_everything
 
 
@@ -49,14 +48,15 @@ def definitions() -> dg.Definitions:
 class Pipeline:
     """Runs every asset over a data folder and reads the warehouse back."""
 
-    def __init__(self, definitions: dg.Definitions, root: Path, identity_db_url: str = ""):
+    def __init__(self, definitions: dg.Definitions, root: Path, identity_db_url: str = "", engine: str = "duckdb"):
         self.definitions = definitions
         self.root = root
         self.data_dir = root / "data"
         self.resource = FunnelResource(
             data_dir=str(self.data_dir),
-            warehouse_path=str(root / "warehouse.duckdb"),
+            warehouse_path=str(root / ("warehouse.duckdb" if engine == "duckdb" else "warehouse")),
             identity_db_url=identity_db_url,
+            engine=engine,
         )
 
     def run(self) -> dg.ExecuteInProcessResult:
@@ -65,7 +65,7 @@ class Pipeline:
         return result
 
     def frame(self, sql: str, params: dict | None = None):
-        with connect(Path(self.resource.warehouse_path), self.resource.pseudonym_key) as engine:
+        with self.resource.connect() as engine:
             return engine.frame(sql, params)
 
     def pid(self, raw_id: str) -> str:
@@ -73,7 +73,7 @@ class Pipeline:
 
     def pids(self, raw_ids: list[str]) -> dict[str, str]:
         """Pseudonyms of many raw ids, in one query."""
-        with connect(Path(self.resource.warehouse_path), self.resource.pseudonym_key) as engine:
+        with self.resource.connect() as engine:
             frame = engine.frame("select v, pseudo(v) as p from unnest(cast($ids as varchar[])) as t(v)", {"ids": raw_ids})
         return dict(zip(frame.v, frame.p))
 

@@ -58,11 +58,14 @@ def identify(mid, when, anonymous_id, user_id):
     return {"message_id": mid, "type": "identify", "timestamp": when, "anonymous_id": anonymous_id, "user_id": user_id}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, definitions):
+@pytest.fixture(scope="module", params=["duckdb", "spark"])
+def built(request, tmp_path_factory, definitions):
+    """The known-answer data run on each engine: every test below holds on both."""
     from funnel_assets_tests.conftest import Pipeline
 
-    pipeline = Pipeline(definitions, tmp_path_factory.mktemp("known"))
+    if request.param == "spark":
+        request.getfixturevalue("spark")  # the shared session (skips with the reason when Spark cannot run here)
+    pipeline = Pipeline(definitions, tmp_path_factory.mktemp("known"), engine=request.param)
     records = {
         "auth_users": [
             user("alice", 0),

@@ -101,6 +101,15 @@ class Engine(ABC):
         """Run a `delete from t where c` statement; how many rows went."""
         return int(self.scalar(sql, params))
 
+    def validate_rows(self, sql: str, params: dict[str, Any] | None, expectations: list, index_columns: list[str],
+                      fetched: pd.DataFrame | None = None) -> list:
+        """Great Expectations on the rows of a query, where the engine holds them (`quality.gx.ExpectationOutcome`s):
+        DuckDB's rows as a pandas frame (`fetched`, when the caller has it already; GX on DuckDB through SQLAlchemy
+        is broken), Spark's DataFrame as it is."""
+        from funnel_assets.lib.quality.gx import validate
+
+        return validate(self.frame(sql, params) if fetched is None else fetched, expectations, index_columns)
+
     # --- tables ---------------------------------------------------------------------------------
 
     @abstractmethod

@@ -95,14 +95,20 @@ class SparkEngine(Engine):
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Decimal columns (Spark's type of a literal such as 0.5 and of arithmetic on it) as DuckDB's frames give
         them: floats (integers when the scale is 0)."""
-        from pyspark.sql.types import DecimalType
+        from pyspark.sql.types import DecimalType, TimestampType
 
         df = self._sql(sql, params)
         decimals = {f.name: ("bigint" if f.dataType.scale == 0 else "double") for f in df.schema.fields
                     if isinstance(f.dataType, DecimalType)}
         if decimals:
             df = df.select(*(df[c].cast(decimals[c]).alias(c) if c in decimals else df[c] for c in df.columns))
-        return df.toPandas()
+        frame = df.toPandas()
+        # Spark's timestamps arrive naive, in the session's time zone (UTC): aware, as DuckDB's frames carry them
+        for f in df.schema.fields:
+            if isinstance(f.dataType, TimestampType) and frame[f.name].dtype.kind == "M" \
+                    and getattr(frame[f.name].dtype, "tz", None) is None:
+                frame[f.name] = frame[f.name].dt.tz_localize("UTC")
+        return frame
 
     def row(self, sql: str, params: dict[str, Any] | None = None) -> tuple | None:
         first = self._sql(sql, params).first()
@@ -202,6 +208,12 @@ class SparkEngine(Engine):
         lines.createOrReplaceTempView(table)
         self._temps.add(table)
         return fallbacks
+
+    def validate_rows(self, sql: str, params: dict[str, Any] | None, expectations: list, index_columns: list[str],
+                      fetched: pd.DataFrame | None = None) -> list:
+        from funnel_assets.lib.engines.spark_validation import validate
+
+        return validate(self._sql(sql, params), expectations, index_columns)
 
     judged_fields = "typed"
 

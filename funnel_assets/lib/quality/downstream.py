@@ -21,7 +21,6 @@ import pandas as pd
 from funnel_assets.lib.engines import Engine, read_sql
 from funnel_assets.lib.quality.catalogue import DOWNSTREAM, Check
 from funnel_assets.lib.quality.figures import records
-from funnel_assets.lib.quality.gx import validate
 from funnel_assets.lib.quality.outcome import SAMPLE_SIZE, Outcome, WeekFigure
 from funnel_assets.lib.quality.suites import MAX
 from funnel_assets.lib.quality.thresholds import RawThresholds
@@ -195,19 +194,21 @@ def evaluate_downstream_checks(engine: Engine, asset: str, week_start: date | No
     params = {"week_start": week_start, "week_end": week_end}
     shape, span = None, None
     if asset == KEY_OWNERS:
-        frame = engine.frame(read_sql(SQL / "key_owner_issues.sql"))
+        sql, sql_params = read_sql(SQL / "key_owner_issues.sql"), {}
     elif asset == STAGES:
-        frame = engine.frame(read_sql(SQL / "stage_rows.sql"), params)
+        sql, sql_params = read_sql(SQL / "stage_rows.sql"), params
         span = engine.row(read_sql(SQL / "data_span.sql"), {"tolerance_seconds": int(SPAN_TOLERANCE_MINUTES * 60)})
     else:
         shape = next(s for s in MART_SHAPES if s.table == asset)
-        frame = engine.frame(read_sql(SQL / "mart_rows.sql"), {
+        sql, sql_params = read_sql(SQL / "mart_rows.sql"), {
             **params, "table": asset, "every_week": shape.required_weeks == "every",
             "callers_only": shape.required_weeks == "callers",
-        })
+        }
     expectations = [x for check in checks for x in _expectations(check, shape, span)]
+    # GX validates the rows where the engine holds them; the frame gives the failing rows' evidence
+    frame = engine.frame(sql, sql_params)
     failing: dict[str, set[int]] = {}
-    for result in validate(frame, expectations, ["_row"]):
+    for result in engine.validate_rows(sql, sql_params, expectations, ["_row"], fetched=frame):
         failing.setdefault(result.check, set()).update(int(row["_row"]) for row in result.unexpected)
     frame = frame.set_index("_row", drop=False)
     weeks = [None] if week_start is None else \
