@@ -1,17 +1,22 @@
 """The whole asset graph on Spark, through the real run path (`funnel run --engine spark`), equals DuckDB's.
 
-One generated dataset with every fault `funnel generate --inject` knows is run once per engine (module fixtures,
-in process, so the CLI's Spark session is the shared `spark` fixture's): the same assets materialise, every table
-the run writes is identical cell by cell (integers equal, floats to 1e-9), the quarantine and the reconciliation
-(`ingested_files`) counts are identical, and so are the check outcomes (`funnel checks --format json`).
-`funnel show --engine spark --format json` prints the rows DuckDB's prints, and running again on Spark leaves the
-same rows (idempotent).
+Two generated datasets, each run once per engine (module fixtures; in process, so the CLI's Spark session is the
+shared `spark` fixture's):
+
+- every fault the generator knows: the blocking checks stop both runs after the raw layer; every table written
+  is identical cell by cell, the quarantine counts by source, kind and reason and the reconciliation
+  (`ingested_files`) counts are identical, so are the check outcomes (`funnel checks --format json`), and
+  running again on Spark leaves the same rows (idempotent);
+- every fault that only warns: the whole graph materialises on both, every table (marts included) identical
+  cell by cell (integers equal, floats to 1e-9), the same check outcomes, and `funnel show MART --engine spark
+  --format json` prints what DuckDB's prints.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,34 +25,38 @@ import pytest
 
 from funnel_assets.cli import main
 from funnel_assets.defs.resources import FunnelResource
+from funnel_assets.lib.simulator import generate
 from funnel_assets.lib.simulator.faults import FAULTS
+from funnel_assets.lib.simulator.parameters import DEFAULT_PARAMETERS
 
 ALL_FAULTS = sorted(FAULTS)
-# small: the cost on Spark is per statement, not per row
-GENERATE = ["--developers", "120", "--weeks", "2", "--requests", "2500", "--seed", "5"]
+# the faults whose blocking checks stop the run before the identity, stage and mart assets
+BLOCKING_FAULTS = {"call_before_key", "future_events", "key_before_user", "past_events", "schema_drift"}
+# small: the cost on Spark is per statement, not per row; activity followed for 60 days keeps the weeks few
+SMALL = dict(developers=120, weeks=4, seed=5, requests=2500, params=replace(DEFAULT_PARAMETERS, follow_up_days=60))
 
 
 def _run(data: Path, warehouse: str, engine: str) -> int:
     return main(["run", "--engine", engine, "--data", str(data), "--warehouse", warehouse, "--demo-data"])
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("spark_pipeline")
-    assert main(["generate", "--out", str(root / "data"), *GENERATE, "--inject", ",".join(ALL_FAULTS)]) == 0
-    return root
+def _on_both(root: Path, inject: list[str]) -> dict:
+    """`funnel run` on DuckDB and on Spark over the same generated data; the warehouses and the exit codes."""
+    generate(root / "data", inject=inject, **SMALL)
+    runs = {"duckdb": str(root / "duckdb" / "warehouse.duckdb"), "spark": str(root / "spark" / "warehouse")}
+    return {engine: (warehouse, _run(root / "data", warehouse, engine)) for engine, warehouse in runs.items()}
 
 
 @pytest.fixture(scope="module")
-def on_duckdb(generated) -> tuple[str, int]:
-    warehouse = str(generated / "duckdb" / "warehouse.duckdb")
-    return warehouse, _run(generated / "data", warehouse, "duckdb")
+def every_fault(tmp_path_factory, spark) -> dict:
+    """Every fault the generator knows: the blocking checks stop the run after the raw layer, on both engines."""
+    return _on_both(tmp_path_factory.mktemp("every_fault"), ALL_FAULTS)
 
 
 @pytest.fixture(scope="module")
-def on_spark(generated, spark) -> tuple[str, int]:
-    warehouse = str(generated / "spark" / "warehouse")
-    return warehouse, _run(generated / "data", warehouse, "spark")
+def whole_graph(tmp_path_factory, spark) -> dict:
+    """Every fault that only warns: every asset materialises."""
+    return _on_both(tmp_path_factory.mktemp("whole_graph"), sorted(set(ALL_FAULTS) - BLOCKING_FAULTS))
 
 
 def _resource(warehouse: str, engine: str) -> FunnelResource:
@@ -99,24 +108,36 @@ def _assert_same_cells(table: str, duck: pd.DataFrame, spark: pd.DataFrame) -> N
                 assert a == b, f"{table}.{column} row {i}: DuckDB {a!r}, Spark {b!r}"
 
 
+def _both_tables(runs: dict) -> tuple[dict, dict]:
+    return _tables(runs["duckdb"][0], "duckdb"), _tables(runs["spark"][0], "spark")
+
+
 @pytest.fixture(scope="module")
-def both(on_duckdb, on_spark):
-    (duck_warehouse, duck_code), (spark_warehouse, spark_code) = on_duckdb, on_spark
-    # every fault is in the data, so blocking checks fail the run on both engines alike
-    assert spark_code == duck_code
-    return _tables(duck_warehouse, "duckdb"), _tables(spark_warehouse, "spark")
+def every_fault_tables(every_fault):
+    assert every_fault["spark"][1] == every_fault["duckdb"][1] == 1  # blocked alike
+    return _both_tables(every_fault)
 
 
-def test_the_same_tables_and_every_cell_equal(both):
-    duck, spark = both
+@pytest.fixture(scope="module")
+def whole_graph_tables(whole_graph):
+    assert whole_graph["duckdb"][1] == 0 and whole_graph["spark"][1] == 0
+    return _both_tables(whole_graph)
+
+
+def _assert_same_tables(duck: dict, spark: dict) -> None:
     assert sorted(spark) == sorted(duck)
-    assert "quarantine" in duck and "raw_gateway_requests" in duck
     for table in sorted(duck):
         _assert_same_cells(table, duck[table], spark[table])
 
 
-def test_quarantine_and_reconciliation_counts_equal(both):
-    duck, spark = both
+def test_with_every_fault_the_same_tables_and_every_cell_equal(every_fault_tables):
+    duck, spark = every_fault_tables
+    assert "quarantine" in duck and "raw_gateway_requests" in duck
+    _assert_same_tables(duck, spark)
+
+
+def test_with_every_fault_quarantine_and_reconciliation_counts_equal(every_fault_tables):
+    duck, spark = every_fault_tables
     by_reason = {name: t["quarantine"].groupby(["source", "kind", "reason"], dropna=False).size().to_dict()
                  for name, t in (("duckdb", duck), ("spark", spark))}
     assert by_reason["spark"] == by_reason["duckdb"]
@@ -126,25 +147,35 @@ def test_quarantine_and_reconciliation_counts_equal(both):
     files = {name: t["ingested_files"].groupby("source")[counts].sum().to_dict("index")
              for name, t in (("duckdb", duck), ("spark", spark))}
     assert files["spark"] == files["duckdb"]
+    for source, row in files["duckdb"].items():  # every line ends in one place, on both engines
+        assert row["input_lines"] == row["accepted"] + row["unreadable"] + row["rejected"] + row["duplicates"], source
 
 
 def _checks(warehouse: str, engine: str, capsys) -> list[dict]:
     capsys.readouterr()
     assert main(["checks", "--engine", engine, "--warehouse", warehouse, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    return sorted(({k: r[k] for k in ("asset", "check", "partition", "passed", "severity", "observed", "threshold",
-                                      "failing_rows")} for r in rows), key=lambda r: (r["asset"], r["check"],
-                                                                                        str(r["partition"])))
+    kept = ("asset", "check", "partition", "passed", "severity", "observed", "threshold", "failing_rows")
+    return sorted(({k: r[k] for k in kept} for r in rows), key=lambda r: (r["asset"], r["check"], str(r["partition"])))
 
 
-def test_the_same_check_outcomes(on_duckdb, on_spark, both, capsys):
-    duck = _checks(on_duckdb[0], "duckdb", capsys)
-    spark = _checks(on_spark[0], "spark", capsys)
+@pytest.mark.parametrize("runs", ["every_fault", "whole_graph"])
+def test_the_same_check_outcomes(runs, request, capsys):
+    runs = request.getfixturevalue(runs)
+    duck = _checks(runs["duckdb"][0], "duckdb", capsys)
+    spark = _checks(runs["spark"][0], "spark", capsys)
     assert duck, "no check ran"
+    assert any(not r["passed"] for r in duck)  # the faults failed (or warned) checks
     assert [(r["asset"], r["check"], r["partition"], r["passed"]) for r in spark] == \
         [(r["asset"], r["check"], r["partition"], r["passed"]) for r in duck]
     assert spark == duck
-    assert any(not r["passed"] for r in duck)  # the faults failed checks
+
+
+def test_the_whole_graph_gives_the_same_marts_cell_by_cell(whole_graph_tables):
+    duck, spark = whole_graph_tables
+    marts = [t for t in duck if t.startswith("mart_")]
+    assert len(marts) >= 10 and all(len(duck[t]) for t in marts)
+    _assert_same_tables(duck, spark)
 
 
 def _shown(warehouse: str, engine: str, table: str, capsys) -> list[dict]:
@@ -153,20 +184,17 @@ def _shown(warehouse: str, engine: str, table: str, capsys) -> list[dict]:
     return json.loads(capsys.readouterr().out)
 
 
-def test_show_prints_the_same_rows(on_duckdb, on_spark, both, capsys):
-    duck, _ = both
-    shown = [t for t in sorted(duck) if t.startswith("mart_")] or ["raw_auth_users", "quarantine"]
-    for table in shown:
-        a, b = _shown(on_duckdb[0], "duckdb", table, capsys), _shown(on_spark[0], "spark", table, capsys)
-        assert len(b) == len(a), table
-        assert b == a, table
+def test_show_prints_the_same_rows(whole_graph, whole_graph_tables, capsys):
+    duck, _ = whole_graph_tables
+    for table in sorted(t for t in duck if t.startswith("mart_")):
+        shown = _shown(whole_graph["duckdb"][0], "duckdb", table, capsys)
+        assert shown, table
+        assert _shown(whole_graph["spark"][0], "spark", table, capsys) == shown, table
 
 
-def test_running_again_on_spark_leaves_the_same_rows(generated, on_spark, both, spark):
-    _, before = both
-    warehouse, code = on_spark
-    assert _run(generated / "data", warehouse, "spark") == code
-    after = _tables(warehouse, "spark")
-    assert sorted(after) == sorted(before)
-    for table in sorted(before):
-        _assert_same_cells(table, before[table], after[table])
+def test_running_again_on_spark_leaves_the_same_rows(every_fault, every_fault_tables):
+    _, before = every_fault_tables
+    warehouse, code = every_fault["spark"]
+    data = Path(warehouse).parent.parent / "data"
+    assert _run(data, warehouse, "spark") == code
+    _assert_same_tables(before, _tables(warehouse, "spark"))

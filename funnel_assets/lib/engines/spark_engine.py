@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -50,6 +52,9 @@ def session(settings: SparkSettings) -> SparkSession:
         from pyspark.sql import SparkSession
     except ImportError:
         raise EngineUnavailable(f"--engine spark needs pyspark: {SPARK_EXTRA}") from None
+    if not settings.remote and settings.master.startswith("local"):
+        # local executors run this Python (the landing reader's per-file function needs this package)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("funnel_assets")
     builder = builder.remote(settings.remote) if settings.remote else builder.master(settings.master)
     for key, value in {**SESSION_CONF, **settings.conf}.items():
