@@ -25,7 +25,9 @@ SITE = "https://acme.dev"
 INTENT_PATHS = ("/docs", "/docs/quickstart", "/docs/api/customers", "/docs/api/charges", "/docs/webhooks", "/pricing")
 OTHER_PATHS = ("/", "/blog/launching-acme-v1", "/blog/idempotency-keys", "/customers", "/about", "/changelog")
 DASHBOARD_PATHS = ("/dashboard", "/dashboard/api-keys", "/dashboard/webhooks")
-PAGE_PATHS = INTENT_PATHS + ("/signup",) + OTHER_PATHS + DASHBOARD_PATHS
+FRICTION_PATHS = ("/docs/authentication",)  # only read when a planting asks for it (plantings.py)
+FRICTION_READ_GAP_MS = 75_000  # between two reads of that page: one sitting, not a skim
+PAGE_PATHS = INTENT_PATHS + ("/signup",) + OTHER_PATHS + DASHBOARD_PATHS + FRICTION_PATHS
 SIGNUP_PATH = PAGE_PATHS.index("/signup")
 # (channel, referrer, utm_source, utm_medium, utm_campaign) of a visit's first page view
 ATTRIBUTIONS = (
@@ -201,6 +203,17 @@ def _developer_analytics(rng, out: Analytics, devs, plan, end: float) -> None:
     _docs_visits(rng, out, devs, plan)
     _key_events(rng, out, devs, plan)
     _milestone_and_webhooks(rng, out, devs, end)
+    if "friction_reads" in devs:
+        _friction_page_reads(out, devs, end)
+
+
+def _friction_page_reads(out: Analytics, devs, end: float) -> None:
+    """The planted docs page, read `friction_reads` times in one sitting (plantings.py); no draws of the batch's own."""
+    dev = np.repeat(np.arange(len(devs["signup_at"])), devs["friction_reads"])
+    nth = np.arange(len(dev)) - np.repeat(np.cumsum(devs["friction_reads"]) - devs["friction_reads"], devs["friction_reads"])
+    time = devs["friction_at"][dev] + nth * FRICTION_READ_GAP_MS
+    dev, time = dev[time <= end], time[time <= end]
+    out.page(time, devs["friction_page"][dev], dev, dev)
 
 
 def _docs_visits(rng, out: Analytics, devs, plan) -> None:
