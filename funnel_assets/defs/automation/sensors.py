@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
-from dagster import DagsterEventType, EventLogRecord, RunStatusChangeRecordsFilter
+from dagster import AssetRecordsFilter, DagsterEventType, EventLogRecord, RunStatusChangeRecordsFilter
 
 from funnel_assets.defs.automation.jobs import funnel_weekly_job
 from funnel_assets.defs.automation.resources import AlertSinksResource
@@ -263,3 +263,50 @@ def run_failure_alert_sensor(context: dg.SensorEvaluationContext, alert_sinks: A
     report = alert_sinks.deliver("run_failures", alerts)
     cursor = str(records[-1].storage_id) if records else context.cursor
     return dg.SensorResult(skip_reason=_summary("failed runs", records, alerts, report), cursor=cursor)
+
+
+# --- leading-indicator anomalies ---------------------------------------------------------------
+
+INDICATORS_ASSET = dg.AssetKey("mart_leading_indicators")
+
+
+def anomaly_alerts(record: EventLogRecord, sinks: AlertSinksResource) -> list[Alert]:
+    """One alert per anomaly a materialisation of mart_leading_indicators lists.
+
+    The key names the cohort week, indicator and direction only, so the same anomaly found again by a
+    later run (a re-materialised week, a backfill) is the same alert, which the ledger sends once."""
+    materialization = record.asset_materialization
+    entry = materialization.metadata.get("anomalies") if materialization else None
+    alerts = []
+    for anomaly in (entry.value if entry is not None else None) or []:
+        change = anomaly.get("relative_change")
+        change_text = f"{change:+.0%} against the baseline" if change is not None else "against a zero baseline"
+        alerts.append(
+            Alert(
+                key=f"anomaly:{anomaly['cohort_week']}:{anomaly['indicator']}:{anomaly['direction']}",
+                kind="indicator_anomaly",
+                run_id=record.event_log_entry.run_id,
+                url=sinks.run_url(record.event_log_entry.run_id),
+                asset=INDICATORS_ASSET.to_user_string(),
+                partition=anomaly["cohort_week"],
+                check=f"{anomaly['indicator']} {anomaly['direction']}",
+                observed=_plain(anomaly.get("value")),
+                threshold=f"{anomaly.get('lower'):.4g} .. {anomaly.get('upper'):.4g} (baseline {anomaly.get('baseline'):.4g})",
+                details=f"{anomaly['indicator']} of the cohort of {anomaly['cohort_week']}: {change_text}.",
+                occurred_at=record.event_log_entry.timestamp,
+            )
+        )
+    return alerts
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def indicator_anomaly_alert_sensor(context: dg.SensorEvaluationContext, alert_sinks: AlertSinksResource) -> dg.SensorResult:
+    """One alert per new leading-indicator anomaly (mart_leading_indicators), once, to the webhook and the alert log."""
+    after = int(context.cursor) if context.cursor else None
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=INDICATORS_ASSET, after_storage_id=after), limit=PAGE, ascending=True
+    ).records
+    alerts = [a for r in records for a in anomaly_alerts(r, alert_sinks)]
+    report = alert_sinks.deliver("indicator_anomalies", alerts)
+    cursor = str(records[-1].storage_id) if records else context.cursor
+    return dg.SensorResult(skip_reason=_summary("indicator materialisations", records, alerts, report), cursor=cursor)
