@@ -73,6 +73,7 @@ def _resource(args: argparse.Namespace, vendor_sources: bool = True):
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from funnel_assets.lib.simulator import generate
+    from funnel_assets.lib.simulator.plantings import diagnostic_plantings
 
     out = Path(args.out)
     started = time.monotonic()
@@ -90,6 +91,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             requests=args.requests,
             progress=progress,
             inject=[f.strip() for f in (getattr(args, "inject", None) or "").split(",") if f.strip()],
+            plantings=diagnostic_plantings(args.weeks) if getattr(args, "plant_diagnostics", False) else None,
         )
     except ValueError as error:
         print(f"\nerror: {error}", file=sys.stderr)
@@ -100,6 +102,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     ))
     for fault, planted in truth.get("injected", {}).items():
         print(f"injected {fault}: {planted['count']:,}")
+    for name, planted in truth.get("planted", {}).items():
+        if name != "settings":
+            print(f"planted {name}: " + ", ".join(f"{k}={v}" for k, v in planted.items()))
     print(f"planted parameters and drawn statistics: {out / 'truth.json'}")
     return 0
 
@@ -492,6 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate_options(p, 2000)
     p.add_argument("--requests", type=int, default=None, help="scale activity to about this many gateway requests")
     p.add_argument("--inject", default="", help="faults to inject, comma-separated: " + ", ".join(_fault_names()))
+    p.add_argument("--plant-diagnostics", action="store_true",
+                   help="plant a broken-quickstart week, SDK users twice as likely to reach production, and a docs "
+                        "page re-read before giving up (truth.json: planted)")
     p.set_defaults(func=cmd_generate)
 
     from funnel_assets.lib.adapters import FORMATS

@@ -242,3 +242,40 @@ def test_the_planted_page_is_the_most_associated_with_not_calling(planted):
     # the other docs pages are visited at random: nobody re-reads them, and their visitors call like anyone
     others = friction[friction.page_path != FRICTION_PAGE]
     assert others.rereaders.sum() <= 0.01 * others.visitors.sum()
+
+
+def test_clean_data_raises_few_flags_and_open_windows_are_not_judged(tmp_path, definitions):
+    pipeline = Pipeline(definitions, tmp_path)
+    # nothing planted; followed only 5 days past the last week, so its 7-day indicators are still open
+    truth = generate(pipeline.data_dir, developers=1200, weeks=10, start=START, seed=5, requests=30_000,
+                     params=replace(DEFAULT_PARAMETERS, follow_up_days=5))
+    assert "planted" not in truth
+    pipeline.run()
+    mart = pipeline.frame("select * from mart_leading_indicators")
+    mart["cohort_week"] = mart.cohort_week.dt.date
+    last = mart[mart.cohort_week == START + timedelta(weeks=9)].set_index("indicator")
+    assert not last.loc["first_call_7d_share"].is_complete and not last.loc["first_day_401_rate"].is_complete
+    assert last.loc["signups"].is_complete
+    open_rows = mart[~mart.is_complete]
+    assert len(open_rows) > 0 and not open_rows.is_anomaly.any() and open_rows.direction.isna().all()
+    judged = mart[mart.is_complete & (mart.baseline_weeks_used >= RULES.diagnostics.min_baseline_weeks)]
+    assert len(judged) >= 30
+    assert judged.is_anomaly.sum() <= 2, judged[judged.is_anomaly]
+
+
+def test_funnel_generate_plants_the_diagnostics_when_asked(tmp_path, capsys):
+    from funnel_assets.cli import main
+
+    assert main(["generate", "--out", str(tmp_path / "plain"), "--developers", "300", "--weeks", "8"]) == 0
+    assert main(["generate", "--out", str(tmp_path / "planted"), "--developers", "300", "--weeks", "8",
+                 "--plant-diagnostics"]) == 0
+    assert "planted broken_quickstart: cohort_week=2025-02-17" in capsys.readouterr().out
+    plain = json.loads((tmp_path / "plain" / "truth.json").read_text())
+    planted = json.loads((tmp_path / "planted" / "truth.json").read_text())
+    assert "planted" not in plain
+    assert set(planted["planted"]) == {"settings", "broken_quickstart", "client_kind_production", "friction_page"}
+    assert planted["planted"]["broken_quickstart"]["never_called"] > 0
+    assert planted["planted"]["friction_page"]["readers_who_never_called"] > planted["planted"]["friction_page"]["readers_who_called"]
+    # the plantings come after the stage model, from their own stream: the developers are the same people
+    assert plain["counts"]["developers"] == planted["counts"]["developers"]
+    assert plain["drawn"]["channel_share"] == planted["drawn"]["channel_share"]

@@ -39,6 +39,12 @@ class Plantings:
         return asdict(self)
 
 
+def diagnostic_plantings(weeks: int) -> Plantings:
+    """All three, as `funnel generate --plant-diagnostics` plants them: the broken week three quarters in."""
+    return Plantings(broken_quickstart_week=(3 * weeks) // 4, sdk_production_factor=2.0,
+                     friction_page="/docs/authentication")
+
+
 def _never_calls(devs: dict[str, np.ndarray], who: np.ndarray) -> None:
     """The developers `who` never get a successful call: every later stage goes, their attempts fail."""
     for column in ("first_call_at", "milestone_at", "active_at", "production_at"):
