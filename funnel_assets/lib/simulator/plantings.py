@@ -28,7 +28,7 @@ from .parameters import CLIENT_KINDS, Parameters
 @dataclass(frozen=True)
 class Plantings:
     broken_quickstart_week: int | None = None  # index of the signup week (0 = the first)
-    broken_quickstart_call_loss: float = 0.5  # share of that week's would-be callers who never succeed
+    broken_quickstart_call_loss: float = 0.7  # share of that week's would-be callers who never succeed
     sdk_production_factor: float = 1.0  # P(production | sdk) / P(production | raw HTTP)
     friction_page: str | None = None  # one of events.PAGE_PATHS, e.g. "/docs/authentication"
     friction_share_of_noncallers: float = 0.6
