@@ -9,6 +9,7 @@ Everything runs through Dagster materialisation of the real assets.
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from datetime import date, timedelta
 
 import dagster as dg
@@ -281,3 +282,22 @@ def test_funnel_generate_plants_the_diagnostics_when_asked(tmp_path, capsys):
     # the plantings come after the stage model, from their own stream: the developers are the same people
     assert plain["counts"]["developers"] == planted["counts"]["developers"]
     assert plain["drawn"]["channel_share"] == planted["drawn"]["channel_share"]
+
+
+def test_the_report_marks_the_broken_week_and_draws_the_drivers(planted, tmp_path):
+    from funnel_assets_tests.test_report import _open_offline
+
+    pipeline, _, _, result, _ = planted
+    [report] = result.asset_materializations_for_node("funnel_report")
+    charts, asked, errors = _open_offline(Path(report.metadata["report"].value),
+                                          tmp_path / "report.png")
+    assert errors == [] and [u for u in asked if not u.startswith("file:")] == []
+    by_id = {c["id"]: c for c in charts}
+    assert by_id["chart-indicators"]["rendered"] and by_id["chart-drivers"]["rendered"]
+    anomaly = next(d for d in by_id["chart-indicators"]["data"] if d["name"] == "anomaly")
+    flagged = pipeline.frame("select strftime(cohort_week, '%Y-%m-%d') as week, indicator, value / baseline as ratio "
+                             "from mart_leading_indicators where is_anomaly order by indicator, cohort_week")
+    assert anomaly["x"] == list(flagged.week) and BROKEN.isoformat() in anomaly["x"]
+    assert anomaly["y"] == pytest.approx(list(flagged.ratio))
+    forest = dict(zip(by_id["chart-drivers"]["data"][0]["y"], by_id["chart-drivers"]["data"][0]["x"]))
+    assert forest["client_kind: sdk vs raw_http"] > 1
