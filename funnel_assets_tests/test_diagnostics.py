@@ -249,16 +249,19 @@ def test_the_planted_page_is_the_most_associated_with_not_calling(planted):
 
 def test_clean_data_raises_few_flags_and_open_windows_are_not_judged(tmp_path, definitions):
     pipeline = Pipeline(definitions, tmp_path)
-    # nothing planted; followed only 5 days past the last week, so its 7-day indicators are still open
-    truth = generate(pipeline.data_dir, developers=1200, weeks=10, start=START, seed=5, requests=30_000,
-                     params=replace(DEFAULT_PARAMETERS, follow_up_days=5))
+    truth = generate(pipeline.data_dir, developers=1200, weeks=10, start=START, seed=5, requests=40_000)
     assert "planted" not in truth
+    # the data so far: nothing after the third day past the last signup week, so its 7-day indicators are open
+    cutoff = START + timedelta(weeks=10, days=3)
+    for day_file in pipeline.data_dir.glob("landing/*/*.jsonl*"):
+        if date.fromisoformat(day_file.name[:10]) >= cutoff:
+            day_file.unlink()
     pipeline.run()
     mart = pipeline.frame("select * from mart_leading_indicators")
     mart["cohort_week"] = mart.cohort_week.dt.date
     last = mart[mart.cohort_week == START + timedelta(weeks=9)].set_index("indicator")
+    assert last.loc["signups"].is_complete and last.loc["first_call_1d_share"].is_complete
     assert not last.loc["first_call_7d_share"].is_complete and not last.loc["first_day_401_rate"].is_complete
-    assert last.loc["signups"].is_complete
     open_rows = mart[~mart.is_complete]
     assert len(open_rows) > 0 and not open_rows.is_anomaly.any() and open_rows.direction.isna().all()
     judged = mart[mart.is_complete & (mart.baseline_weeks_used >= RULES.diagnostics.min_baseline_weeks)]
