@@ -16,7 +16,7 @@ from funnel_assets.defs.partitions import COHORT_HISTORY, COHORT_WINDOW
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib import drivers
 from funnel_assets.lib.cells import stage_members
-from funnel_assets.lib.engine import read_sql
+from funnel_assets.lib.engines import read_sql
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
 
 DIAGNOSTIC_COLUMNS = COLUMNS | {
