@@ -87,7 +87,7 @@ def mart_paths(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.
     and the first detour (an error, a docs page, a retry).
     """
     params = _params(funnel, context)
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         engine.put_frame(
             "_path_transitions",
             pd.DataFrame([t.model_dump(include={"from_stage", "to_stage", "window_days"})
@@ -112,7 +112,7 @@ def mart_leading_indicators(context: dg.AssetExecutionContext, funnel: FunnelRes
     """
     rules = funnel.rules.diagnostics
     params = _params(funnel, context, history_weeks=rules.baseline_weeks)
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         result = materialize_sql(context, engine, "mart_leading_indicators", SQL / "mart_leading_indicators.sql",
                                  params, "cohort_week", preview=False, descriptions=DIAGNOSTIC_COLUMNS)
         anomalies = engine.frame(
@@ -148,7 +148,7 @@ def mart_conversion_drivers(context: dg.AssetExecutionContext, funnel: FunnelRes
     rules = funnel.rules.diagnostics
     params = _params(funnel, context, history_weeks=rules.driver_pool_weeks)
     params["pool_start"] = params["history_start"]
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         stage_members(engine, "mart_docs_friction", {**params, "week_start": params["pool_start"]})
         stage_members(engine, "mart_conversion_drivers", params)
         counts = engine.frame(read_sql(SQL / "mart_conversion_drivers_counts.sql"), params)
@@ -170,7 +170,7 @@ def mart_developer_propensity(context: dg.AssetExecutionContext, funnel: FunnelR
     rules = funnel.rules.diagnostics
     params = _params(funnel, context, history_weeks=rules.driver_pool_weeks)
     params["pool_start"] = params["history_start"]
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         stage_members(engine, "mart_docs_friction", {**params, "week_start": params["pool_start"]})
         stage_members(engine, "mart_conversion_drivers", params)
         features = engine.frame("select * from mart_conversion_drivers_members")
@@ -198,7 +198,7 @@ def mart_docs_friction(context: dg.AssetExecutionContext, funnel: FunnelResource
     the re-readers who never called, the pages most associated with not converting first.
     """
     params = _params(funnel, context)
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         stage_members(engine, "mart_docs_friction", params)
         return materialize_sql(context, engine, "mart_docs_friction", SQL / "mart_docs_friction.sql", params,
                                "cohort_week", preview=True, descriptions=DIAGNOSTIC_COLUMNS)
