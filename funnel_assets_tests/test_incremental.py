@@ -9,16 +9,21 @@ files. Then a file of an old week changes, and the same holds again.
 
 import os
 import shutil
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from funnel_assets.cli import main
+from funnel_assets.defs.resources import FunnelRules
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.engine import connect
 from funnel_assets.lib.landing import day_files
 from funnel_assets.lib.simulator import generate
+from funnel_assets.orchestration.incremental import FileChange
+from funnel_assets.orchestration.launch import plan_for
+from funnel_assets.orchestration.weeks import WeekRange
 
 KEY = "a-key-of-the-incremental-tests"
 COMPARED = "table_name like 'mart_%' or table_name in ('developer_stages', 'visitor_intents', 'org_stages')"
@@ -49,9 +54,14 @@ def _tables(warehouse: Path) -> dict[str, pd.DataFrame]:
 def _assert_same_tables(incremental: Path, full: Path) -> None:
     ours, theirs = _tables(incremental), _tables(full)
     assert set(ours) == set(theirs) and "mart_stage_conversion" in ours and "mart_org_production_rate" in ours
+    differ = []
     for name in theirs:
         assert len(theirs[name]) > 0 or name.startswith("mart_"), name
-        pd.testing.assert_frame_equal(ours[name], theirs[name], obj=name)
+        try:
+            pd.testing.assert_frame_equal(ours[name], theirs[name], obj=name)
+        except AssertionError as error:
+            differ.append(str(error).splitlines()[0])
+    assert not differ, differ
 
 
 def _last_week_files(data: Path) -> list[Path]:
@@ -95,3 +105,46 @@ def _full(data: Path, folder: Path, capsys) -> Path:
     out = _run(data, warehouse, capsys, "--demo-data", "--full")
     assert "incremental:" not in out
     return warehouse
+
+
+# --- the decision alone, on a year of weeks ---------------------------------------------------------
+
+YEAR = WeekRange(date(2025, 1, 6), date(2025, 1, 6) + timedelta(weeks=52))
+
+
+def _plan(definitions, changes, as_of=None, rules=None):
+    graph = definitions.resolve_asset_graph()
+    return plan_for(graph, rules or FunnelRules(), changes, YEAR, as_of)
+
+
+def test_a_new_week_rebuilds_its_raw_week_the_look_back_and_the_cohorts_whose_reach_takes_them(definitions):
+    last = YEAR.last
+    new = [FileChange(source, f"landing/{source}/x", last, "new") for source in SOURCES]
+    todo = _plan(definitions, new, as_of=datetime.combine(last - timedelta(days=1), datetime.min.time(), timezone.utc))
+    assert todo.sources == tuple(sorted(SOURCES)) and todo.raw == WeekRange(last, last)
+    assert todo.events == WeekRange(last - timedelta(weeks=4), last)  # the intent look-back of the cohort window
+    # 90-day horizon + 30-day window after the signup week: 18 weeks before the earliest event week rebuilt
+    assert todo.cohorts == WeekRange(last - timedelta(weeks=4 + 18), last)
+    assert todo.as_of_cohorts == YEAR
+
+
+def test_the_reach_follows_the_rules_and_an_old_as_of_time_widens_the_cohorts(definitions):
+    last = YEAR.last
+    gateway = [FileChange("gateway_requests", "landing/gateway_requests/x", last, "new")]
+    assert _plan(definitions, gateway).cohorts == WeekRange(last - timedelta(weeks=18), last)
+    longer = FunnelRules(horizon_days=180)  # before 7 + 180 + 30 = 217 days after it: the 30th week after
+    assert _plan(definitions, gateway, rules=longer).cohorts == WeekRange(last - timedelta(weeks=30), last)
+    shorter = FunnelRules(horizon_days=30, transitions=[{"from_stage": "account_created", "to_stage": "first_api_call",
+                                                         "window_days": 7}])
+    # never less than the cohort window the assets declare (13 weeks)
+    assert _plan(definitions, gateway, rules=shorter).cohorts == WeekRange(last - timedelta(weeks=13), last)
+    stale = datetime(2025, 10, 1, tzinfo=timezone.utc)  # the data last reached a Wednesday weeks ago
+    assert _plan(definitions, gateway, as_of=stale).cohorts.first == date(2025, 9, 29) - timedelta(weeks=18)
+
+
+def test_an_old_changed_file_rereads_its_source_from_that_week_on(definitions):
+    week = YEAR.first + timedelta(weeks=10)
+    todo = _plan(definitions, [FileChange("email_events", "landing/email_events/x", week, "changed")])
+    assert todo.sources == ("email_events",)
+    assert todo.raw == todo.events == WeekRange(week, YEAR.last)
+    assert _plan(definitions, []).changes == () and _plan(definitions, []).cohorts is None

@@ -33,6 +33,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.ingest import FILES_TABLE, content_hash
@@ -60,10 +61,11 @@ def landing_changes(engine, data_dir: Path, last_week: date | None = None) -> li
         return None
     if set(RECORDED) - set(engine.frame(f"select * from {FILES_TABLE} limit 0").columns):
         return None  # a warehouse from before files were recorded with their hash
-    recorded = engine.frame(f"select {', '.join(RECORDED)} from {FILES_TABLE}")
+    recorded = engine.frame(f"select source, _source_file as file, _event_week as week, size_bytes, modified_ns, "
+                            f"content_sha256 from {FILES_TABLE}")
     if recorded.empty:
         return None
-    seen = {row.source + "\0" + row._source_file: row for row in recorded.itertuples()}
+    seen = {row.source + "\0" + row.file: row for row in recorded.itertuples()}
     changes, present = [], set()
     for source in SOURCES:
         for day_file in day_files(data_dir, source):
@@ -81,9 +83,9 @@ def landing_changes(engine, data_dir: Path, last_week: date | None = None) -> li
             if content_hash(day_file.path) != row.content_sha256:
                 changes.append(FileChange(source, file, day_file.week, "changed"))
     for key, row in seen.items():
-        week = row._event_week.date() if hasattr(row._event_week, "date") else row._event_week
+        week = pd.Timestamp(row.week).date()
         if key not in present and (last_week is None or week <= last_week):
-            changes.append(FileChange(row.source, row._source_file, week, "removed"))
+            changes.append(FileChange(row.source, row.file, week, "removed"))
     return changes
 
 

@@ -237,6 +237,8 @@ def runs_for(todo: Plan, graph, reason: str, converts: bool = False, **tags: str
     `converts`: the first run converts the vendor sources first."""
     runs = []
     raw = dg.AssetSelection.assets(*(f"raw_{source}" for source in todo.sources)) | dg.AssetSelection.groups("identity")
+    if converts:
+        raw = raw | dg.AssetSelection.assets(VENDOR_ASSET)
     events = dg.AssetSelection.assets(EVENTS_ASSET)
     if todo.raw is not None:
         if todo.raw == todo.events:
