@@ -13,12 +13,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from funnel_assets.lib.bundled import bundled
+from funnel_assets.lib.engines import EngineUnavailable, ensure_available
 from funnel_assets.orchestration.writer_lock import WarehouseBusy
 
 LOCAL = Path(".funnel")
 INSTANCE_CONFIG = bundled("deploy") / "dagster.yaml"
 DEFAULT_DATA = LOCAL / "data"
 DEFAULT_WAREHOUSE = LOCAL / "warehouse.duckdb"
+# on Spark the warehouse is a folder (or a URI) of Parquet tables
+DEFAULT_SPARK_WAREHOUSE = LOCAL / "warehouse.spark"
 
 
 def _instance(warehouse: Path):
@@ -56,7 +59,12 @@ def _resource(args: argparse.Namespace, vendor_sources: bool = True):
         except yaml.YAMLError as error:
             raise ValueError(f"{args.config}: not valid YAML ({' '.join(str(error).split())})") from None
         settings = settings_from(document, args.config)
-    settings.update(data_dir=str(args.data), warehouse_path=str(args.warehouse))
+    if getattr(args, "engine", None):
+        settings["engine"] = args.engine
+    warehouse = str(args.warehouse)
+    if settings.get("engine") == "spark" and warehouse == str(DEFAULT_WAREHOUSE):
+        warehouse = str(DEFAULT_SPARK_WAREHOUSE)
+    settings.update(data_dir=str(args.data), warehouse_path=warehouse)
     if not vendor_sources:
         settings.pop("vendor_sources", None)
     if getattr(args, "identity_db", None):
@@ -64,11 +72,13 @@ def _resource(args: argparse.Namespace, vendor_sources: bool = True):
     if getattr(args, "demo_data", False):
         settings["allow_demo_key"] = True
     try:
-        return FunnelResource.from_settings(settings)
+        resource = FunnelResource.from_settings(settings)
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ValueError(f"{args.config or 'settings'}: {where}: {first['msg']}") from None
+    ensure_available(resource.engine_name)
+    return resource
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -158,7 +168,7 @@ def _refuse_a_second_writer(resource) -> None:
 
 
 def _run(args: argparse.Namespace, vendor_sources: bool = True) -> int:
-    from funnel_assets.definitions import defs
+    from funnel_assets.definitions import definitions_for
     from funnel_assets.orchestration.launch import run_everything
 
     began = time.monotonic()
@@ -171,9 +181,9 @@ def _run(args: argparse.Namespace, vendor_sources: bool = True) -> int:
         log.parent.mkdir(parents=True, exist_ok=True)
         # Dagster's own log (a failing step's stack trace among it) goes to the file, not the terminal
         with log.open("a", encoding="utf-8") as stream, contextlib.redirect_stderr(stream):
-            result = run_everything(defs(), resource, _instance(resource.warehouse), _print_progress, say=_say,
-                                    full=getattr(args, "full", False))
-    except (ValueError, FileNotFoundError, WarehouseBusy) as error:
+            result = run_everything(definitions_for(resource.engine_name), resource, _instance(resource.warehouse),
+                                    _print_progress, say=_say, full=getattr(args, "full", False))
+    except (ValueError, FileNotFoundError, WarehouseBusy, EngineUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if result is None:
@@ -192,7 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from funnel_assets.definitions import defs
+    from funnel_assets.definitions import definitions_for
     from funnel_assets.orchestration.launch import backfill
 
     try:
@@ -201,14 +211,14 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         _refuse_a_second_writer(resource)
         results = backfill(
             _instance(resource.warehouse),
-            defs(),
+            definitions_for(resource.engine_name),
             resource,
             date.fromisoformat(args.from_week),
             date.fromisoformat(args.to_week),
             _print_progress,
             say=_say,
         )
-    except (ValueError, FileNotFoundError, WarehouseBusy) as error:
+    except (ValueError, FileNotFoundError, WarehouseBusy, EngineUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     failed = [r for r in results if not r.success]
@@ -283,59 +293,63 @@ def _partition_column(columns: list[str]) -> str | None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    import duckdb
-
-    warehouse = Path(args.warehouse)
-    if not warehouse.exists():
-        print(f"no warehouse at {warehouse}: run `funnel run --data DIR` first", file=sys.stderr)
-        return 2
+    from funnel_assets.defs.resources import is_uri
     from funnel_assets.orchestration.writer_lock import reading
 
-    with reading(warehouse):  # a run writing the warehouse finishes first
-        return _show(args, duckdb.connect(str(warehouse), read_only=True))
-
-
-def _show(args: argparse.Namespace, con) -> int:
-    warehouse = Path(args.warehouse)
     try:
-        con.execute("set TimeZone = 'UTC'")
-        tables = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
-        if args.asset not in tables:
-            print(f"no table {args.asset!r} in {warehouse}; tables: {', '.join(tables)}", file=sys.stderr)
+        resource = _reader(args)
+    except (ValueError, EngineUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not is_uri(resource.warehouse_location) and not Path(resource.warehouse_location).exists():
+        print(f"no warehouse at {resource.warehouse_location}: run `funnel run --data DIR` first", file=sys.stderr)
+        return 2
+    with reading(resource.warehouse):  # a run writing the warehouse finishes first
+        with resource.connect(read_only=True) as engine:
+            return _show(args, engine)
+
+
+def _reader(args: argparse.Namespace):
+    """The resource of a command that only reads the warehouse: `--config` (when it has one), then `--warehouse`."""
+    args = argparse.Namespace(**{"data": DEFAULT_DATA, "config": None, **vars(args)})
+    return _resource(args)
+
+
+def _show(args: argparse.Namespace, engine) -> int:
+    warehouse = Path(args.warehouse)
+    tables = engine.tables()
+    if args.asset not in tables:
+        print(f"no table {args.asset!r} in {warehouse}; tables: {', '.join(tables)}", file=sys.stderr)
+        return 2
+    columns = [name for name, _ in engine.schema(args.asset)]
+    week = _partition_column(columns)
+    sql = f'select * from "{args.asset}"'
+    params: dict = {}
+    if args.cohort:
+        if week is None:
+            print(f"{args.asset} has no week column to filter by", file=sys.stderr)
             return 2
-        columns = [r[0] for r in con.execute(f'select * from "{args.asset}" limit 0').description]
-        week = _partition_column(columns)
-        sql = f'select * from "{args.asset}"'
-        params: list = []
-        if args.cohort:
-            if week is None:
-                print(f"{args.asset} has no week column to filter by", file=sys.stderr)
-                return 2
-            cohort, problem = _cohort_week(args.cohort)
-            if problem:
-                weeks = _nearest_weeks(con, args.asset, week, cohort)
-                print(f"--cohort {args.cohort}: {problem}" + (f"; nearest weeks in {args.asset}: {weeks}" if weeks
-                      else ""), file=sys.stderr)
-                return 2
-            sql += f" where {week} = ?"
-            params.append(cohort)
-        sql += " order by all"
-        cursor = con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-        if not rows:
-            nearest = _nearest_weeks(con, args.asset, week, params[0]) if params else ""
-            print(f"{args.asset}: no rows" + (f" for {week} {args.cohort}; nearest weeks with rows: {nearest}"
-                  if params else ""), file=sys.stderr)
-    finally:
-        con.close()
+        cohort, problem = _cohort_week(args.cohort)
+        if problem:
+            weeks = _nearest_weeks(engine, args.asset, week, cohort)
+            print(f"--cohort {args.cohort}: {problem}" + (f"; nearest weeks in {args.asset}: {weeks}" if weeks
+                  else ""), file=sys.stderr)
+            return 2
+        sql += f" where {week} = $cohort"
+        params["cohort"] = cohort
+    sql += " order by all"
+    names, rows = engine.rows(sql, params)
+    if not rows:
+        nearest = _nearest_weeks(engine, args.asset, week, params["cohort"]) if params else ""
+        print(f"{args.asset}: no rows" + (f" for {week} {args.cohort}; nearest weeks with rows: {nearest}"
+              if params else ""), file=sys.stderr)
     import pandas as pd
 
     from funnel_assets.lib.tables import in_funnel_order, render, without_empty_cohorts
 
     if not rows and args.format == "table":
         return 0  # said above, on stderr
-    frame = in_funnel_order(pd.DataFrame(rows, columns=names))
+    frame = in_funnel_order(pd.DataFrame([dict(zip(names, row)) for row in rows], columns=names))
     if not args.all_cohorts:
         frame = without_empty_cohorts(frame)
     if args.limit is not None:
@@ -357,16 +371,16 @@ def _cohort_week(text: str) -> tuple[date | None, str]:
     return day, ""
 
 
-def _nearest_weeks(con, table: str, column: str, day: date | None) -> str:
+def _nearest_weeks(engine, table: str, column: str, day: date | None) -> str:
     """The weeks present in `table` nearest `day` (the first and last week when there is no day)."""
     if day is None:
-        first, last = con.execute(f'select min({column}), max({column}) from "{table}"').fetchone()
+        first, last = engine.row(f'select min({column}), max({column}) from "{table}"')
         return f"{first} .. {last}" if first else ""
-    found = con.execute(
-        f'select distinct {column} as week, abs(date_diff(\'day\', {column}, ?)) as distance from "{table}" '
-        "order by distance, week limit 2",
-        [day],
-    ).fetchall()
+    _, found = engine.rows(
+        f'select distinct {column} as week, abs(date_diff(\'day\', {column}, cast($day as date))) as distance '
+        f'from "{table}" order by distance, week limit 2',
+        {"day": day},
+    )
     return ", ".join(str(week) for week, _ in sorted(found))
 
 
@@ -389,7 +403,10 @@ def cmd_checks(args: argparse.Namespace) -> int:
     from funnel_assets.orchestration.evaluations import latest_check_results
 
     # without --warehouse: every check of the instance; with it, that warehouse's instance and runs only
-    warehouse = Path(args.warehouse or DEFAULT_WAREHOUSE)
+    from funnel_assets.defs.resources import FunnelResource
+
+    default = DEFAULT_SPARK_WAREHOUSE if args.engine == "spark" else DEFAULT_WAREHOUSE
+    warehouse = FunnelResource(warehouse_path=str(args.warehouse or default)).warehouse
     if not (_instance_home(warehouse) / "dagster.yaml").exists():  # no run recorded: nothing to create here
         rows = []
     else:
@@ -448,7 +465,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return status
     print()
     cmd_show(argparse.Namespace(
-        warehouse=args.warehouse, asset="mart_production_rate", cohort=None, format="table", limit=None,
+        warehouse=args.warehouse, engine=args.engine, config=args.config, asset="mart_production_rate", cohort=None, format="table", limit=None,
         all_cohorts=False,
     ))
     home = _instance_home(Path(args.warehouse))
@@ -479,7 +496,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def warehouse_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), help="DuckDB warehouse file (default: %(default)s)")
+        p.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE),
+                       help="DuckDB warehouse file (default: %(default)s); on Spark a folder or URI "
+                       f"(default: {DEFAULT_SPARK_WAREHOUSE})")
+
+    def engine_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--engine", choices=["duckdb", "spark"], default=None,
+                       help="the SQL engine (default: `engine` in --config, else duckdb); spark needs "
+                       "pip install 'funnel_assets[spark]'")
 
     def demo_data_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--demo-data", action="store_true",
@@ -534,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild every week, not only what new or changed landing files feed (the default on a "
                         "warehouse that has seen the data)")
     demo_data_option(p)
+    engine_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="re-materialise a range of signup weeks (and the event weeks they read)")
@@ -544,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
     p.add_argument("--config", default=None, help="YAML file of FunnelResource settings")
     demo_data_option(p)
+    engine_option(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("show", help="print a mart or table")
@@ -553,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--limit", type=int, default=None, help="print at most this many rows")
     p.add_argument("--all-cohorts", action="store_true", help="include cohorts in which nobody is counted")
+    engine_option(p)
     p.set_defaults(func=cmd_show)
 
     from funnel_assets.cli_trace import add_commands
@@ -564,6 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--failed", action="store_true", help="only the evaluations that failed or warned")
     p.add_argument("--warehouse", default=None,
                    help="only the checks of runs that wrote this warehouse (default: every check of the instance)")
+    engine_option(p)
     p.set_defaults(func=cmd_checks)
 
     p = sub.add_parser("demo", help="generate sample data, materialise everything, say where to look")
@@ -573,6 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--requests", type=int, default=400_000, help="about this many gateway requests (default: %(default)s)")
     p.add_argument("--identity-db", default=None, help="identity store URL (default: SQLite beside the warehouse)")
     p.add_argument("--config", default=None, help="YAML file of FunnelResource settings")
+    engine_option(p)
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -139,7 +139,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse)
     funnel = _resource(args)
     if args.developer:
-        with funnel.engine() as engine:
+        with funnel.connect() as engine:
             frame = timeline(engine, funnel.rules.params(), args.developer)
         if frame.empty:
             print(f"no events of developer {args.developer} in {warehouse}", file=sys.stderr)
@@ -164,7 +164,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
             _window(funnel, cell)
         if args.mart == "mart_segment_conversion":
             cell.setdefault("metric", "production_90d")
-        with funnel.engine() as engine:
+        with funnel.connect() as engine:
             stage_transitions(engine, [t.model_dump() for t in funnel.rules.transition_rules])
             if args.mart.startswith("mart_org_"):
                 frame = trace_org_cell(engine, funnel.rules.params(), args.mart, args.cohort, cell, args.who)
@@ -248,7 +248,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     funnel = _resource(args)
     out = Path(args.out)
     try:
-        with funnel.engine() as engine:
+        with funnel.connect() as engine:
             charts = write_report(engine, out, latest_check_results(_instance(warehouse), warehouse), warehouse)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

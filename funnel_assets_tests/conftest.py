@@ -6,8 +6,37 @@ import pytest
 
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.definitions import defs as load_defs
-from funnel_assets.lib.engine import connect
+from funnel_assets.lib.engines import connect
 from funnel_assets.orchestration.launch import run_everything
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for every Spark test (starting one takes ~5 s).
+
+    Without pyspark or Java the Spark tests skip, saying why; with FUNNEL_REQUIRE_SPARK set (CI) they fail."""
+    import shutil
+
+    reason = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        reason = "pyspark is not installed (pip install 'funnel_assets[spark]')"
+    if reason is None and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        reason = "no Java: apt-get install openjdk-17-jre-headless"
+    if reason:
+        if os.environ.get("FUNNEL_REQUIRE_SPARK"):
+            pytest.fail(f"FUNNEL_REQUIRE_SPARK is set but {reason}")
+        pytest.skip(reason)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from funnel_assets.lib.engines import SparkSettings
+    from funnel_assets.lib.engines.spark_engine import session
+
+    started = session(SparkSettings(master="local[2]", conf={
+        "spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1", "spark.sql.shuffle.partitions": "4",
+    }))
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,10 @@
 """Pins the asset graph: a change to keys, groups, dependencies or partitions shows here as a diff."""
 
 import dagster as dg
+import pytest
+
+from funnel_assets.definitions import definitions_for
+from funnel_assets.lib.engines import ENGINE_KIND
 
 from funnel_assets.defs.partitions import COHORT_WINDOW, WEEKLY
 
@@ -49,6 +53,23 @@ EXPECTED["funnel_report"] = ("reports", sorted([
 
 
 def test_asset_graph_is_pinned(definitions):
+    _assert_pinned(definitions)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_the_graph_is_the_same_on_either_engine_which_is_the_assets_kind(engine):
+    """One asset graph for both engines; the UI shows the configured engine as the kind of what it computes."""
+    definitions = definitions_for(engine)
+    _assert_pinned(definitions)
+    graph = definitions.resolve_asset_graph()
+    kinds = {key.to_user_string(): graph.get(key).kinds for key in graph.get_all_asset_keys()}
+    computed = {name for name, k in kinds.items() if engine in k}
+    assert computed == set(EXPECTED) - {"vendor_landing_files", "funnel_report"}
+    other = next(e for e in ("duckdb", "spark") if e != engine)
+    assert not any(other in k or ENGINE_KIND in k for k in kinds.values())
+
+
+def _assert_pinned(definitions):
     graph = definitions.resolve_asset_graph()
     actual = {}
     for key in graph.get_all_asset_keys():

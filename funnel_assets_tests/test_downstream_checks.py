@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.engine import connect
+from funnel_assets.lib.engines import connect
 from funnel_assets.lib.identity_store import IdentityKeyOwner, IdentityStore
 from funnel_assets.lib.quality.downstream import MART_SHAPES, checks_on, downstream_checks
 from funnel_assets.lib.simulator import DEFAULT_PARAMETERS, generate

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from funnel_assets.lib.engine import transpile
+from funnel_assets.lib.engines import transpile
 
 SQL_FILES = sorted((Path(__file__).parents[1] / "funnel_assets").rglob("*.sql"))
 

@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.engine import connect
+from funnel_assets.lib.engines import connect
 from funnel_assets.orchestration.launch import run_everything
 from funnel_assets_tests.landing import at, write_landing
 

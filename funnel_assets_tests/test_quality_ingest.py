@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from funnel_assets.lib.contracts import SOURCES
-from funnel_assets.lib.engine import connect
+from funnel_assets.lib.engines import connect
 from funnel_assets.lib.contracts import load_contracts
 from funnel_assets.lib.ingest import ingest, read_leniently
 from funnel_assets.lib.landing import day_files, files_in

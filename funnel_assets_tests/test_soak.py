@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from funnel_assets.cli import main
-from funnel_assets.lib.engine import connect
+from funnel_assets.lib.engines import connect
 from funnel_assets_tests.test_one_writer import _funnel, _wait_for_writer
 
 KILLS = 3

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import dagster as dg
+import pydantic
 from pydantic import PrivateAttr
 
 from funnel_assets.lib.adapters.sync import VendorInput
 from funnel_assets.lib.clients import DEFAULT_RULES, ClientRule
-from funnel_assets.lib.engine import Engine, connect
+from funnel_assets.lib.engines import ENGINES, Engine, SparkSettings, connect
 from funnel_assets.lib.identity_store import IdentityStore
 from funnel_assets.orchestration.dead_runs import fail_dead_run
 from funnel_assets.orchestration.writer_lock import WAREHOUSE_TAG, Writer, acquire
@@ -140,7 +141,12 @@ class FunnelResource(dg.ConfigurableResource):
     """Where the data lives and what runs it; how the funnel is defined is in `rules`."""
 
     data_dir: str = ".funnel/data"
+    # duckdb: the warehouse is one file; spark: a folder or URI (a local path, s3a://..., hdfs://...) of Parquet tables
     warehouse_path: str = ".funnel/warehouse.duckdb"
+    engine: str = "duckdb"  # duckdb (embedded) or spark (pip install 'funnel_assets[spark]')
+    spark_master: str = "local[*]"  # spark://host:7077, yarn, k8s://..., or local[N]
+    spark_remote: str = ""  # a Spark Connect URL (sc://host:15002); when given, it is used instead of spark_master
+    spark_conf: dict[str, str] = {}  # passed to the Spark session as they are (spark.executor.memory, ...)
     identity_db_url: str = ""  # empty: a SQLite file beside the warehouse
     pseudonym_key: str = DEMO_PSEUDONYM_KEY  # set your own secret (FUNNEL_PSEUDONYM_KEY) for real data
     allow_demo_key: bool = False  # the data is a demo: `funnel run` may use the published demo key
@@ -183,13 +189,37 @@ class FunnelResource(dg.ConfigurableResource):
                 rest[key] = value
         return cls(**rest, rules=FunnelRules(**rules))
 
+    @pydantic.field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if value not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {value!r}")
+        return value
+
+    @property
+    def engine_name(self) -> str:
+        """The engine that runs the SQL: FUNNEL_ENGINE when set, else `engine`."""
+        name = os.environ.get("FUNNEL_ENGINE", self.engine)
+        if name not in ENGINES:
+            raise ValueError(f"FUNNEL_ENGINE must be one of {', '.join(ENGINES)}, not {name!r}")
+        return name
+
+    @property
+    def warehouse_location(self) -> str:
+        """Where the engine keeps the tables: the warehouse path, or a URI (s3a://, hdfs://) as given."""
+        location = os.environ.get("FUNNEL_WAREHOUSE", self.warehouse_path)
+        return location if is_uri(location) else str(Path(location))
+
     @property
     def data_path(self) -> Path:
         return Path(os.environ.get("FUNNEL_DATA_DIR", self.data_dir))
 
     @property
     def warehouse(self) -> Path:
-        return Path(os.environ.get("FUNNEL_WAREHOUSE", self.warehouse_path))
+        """The warehouse on this machine, beside which its own files live (identity store, instance, lock);
+        for a warehouse at a URI, `.funnel/<its last name>`."""
+        location = self.warehouse_location
+        return Path(".funnel") / location.rstrip("/").rsplit("/", 1)[-1] if is_uri(location) else Path(location)
 
     @property
     def identity_url(self) -> str:
@@ -227,8 +257,11 @@ class FunnelResource(dg.ConfigurableResource):
             )
 
     @contextmanager
-    def engine(self) -> Iterator[Engine]:
-        with connect(self.warehouse, self.pseudonym_secret, self.memory_limit, self.threads) as engine:
+    def connect(self, read_only: bool = False) -> Iterator[Engine]:
+        """The configured engine on this warehouse."""
+        spark = SparkSettings(self.spark_master, self.spark_remote, dict(self.spark_conf))
+        with connect(self.warehouse_location, self.pseudonym_secret, self.memory_limit, self.threads, read_only,
+                     engine=self.engine_name, spark=spark) as engine:
             yield engine
 
     @contextmanager
@@ -241,6 +274,11 @@ class FunnelResource(dg.ConfigurableResource):
 
 
 defs = dg.Definitions(resources={"funnel": FunnelResource()})
+
+
+def is_uri(location: str) -> bool:
+    """`s3a://bucket/warehouse`, `hdfs://...`, `file:///...`: a location only an engine reads, not a local path."""
+    return "://" in location
 
 
 def _refuse_unknown(names, known: list[str], source: str, where: str = "") -> None:

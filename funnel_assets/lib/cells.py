@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 
 MARTS_SQL = Path(__file__).resolve().parents[1] / "defs" / "marts" / "sql"
 
@@ -71,9 +71,7 @@ def stage_transitions(engine: Engine, transitions: list[dict[str, Any]]) -> None
 
 def stage_members(engine: Engine, mart: str, params: dict[str, Any]) -> None:
     """Build `<mart>_members` (a temporary table) for the weeks in `params`, for the mart or a trace to read."""
-    engine.execute(
-        f'create or replace temp table "{members_table(mart)}" as {read_sql(members_sql(mart))}', params
-    )
+    engine.temp_table(members_table(mart), read_sql(members_sql(mart)), params)
 
 
 def select_cell(engine: Engine, mart: str, cohort: date, cell: dict[str, Any], who: str) -> int:
@@ -92,8 +90,9 @@ def select_cell(engine: Engine, mart: str, cohort: date, cell: dict[str, Any], w
     where = " and ".join(
         ["cohort_week = cast($cohort as date)", *(f"{name} = ${name}" for name in chosen), f"({spec.who[who]})"]
     )
-    engine.execute(
-        f'create or replace temp table _cell_members as select * from "{members_table(mart)}" where {where}',
+    engine.temp_table(
+        "_cell_members",
+        f'select * from "{members_table(mart)}" where {where}',
         {"cohort": cohort, **{name: cell[name] for name in chosen}},
     )
     return int(engine.scalar("select count(*) from _cell_members"))

@@ -34,10 +34,11 @@ file. `schema_version` is an envelope field, never reported as an extra field.
 The raw table holds the union of every version's fields (a field keeps one
 type across versions), plus `_contract_version` per row.
 
-Reading: every file is read by DuckDB in one statement; when that fails (a
-truncated gzip, invalid UTF-8), each file is read on its own and a file
-DuckDB cannot read is read by Python, line by line, so a bad line or a
-truncated file is quarantined instead of failing the run.
+Reading: the engine reads the lines (`Engine.load_landing_lines`): DuckDB reads
+every file in one statement; when that fails (a truncated gzip, invalid
+UTF-8), each file on its own, and a file it cannot read is read by Python,
+line by line (`read_leniently`), so a bad line or a truncated file is
+quarantined instead of failing the run.
 
 The SQL is derived from the contracts: column names come from the contract
 files, values are always bound parameters.
@@ -52,12 +53,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from funnel_assets.lib.contracts import CORRECTED_TIMESTAMP, FIRST_VERSION, VERSION_TIME, Contract, Field, SourceContracts
-from funnel_assets.lib.engine import Engine
+from funnel_assets.lib.engines import Engine
 from funnel_assets.lib.landing import DayFile
 
 QUARANTINE_TABLE = "quarantine"
@@ -200,18 +199,7 @@ def _parse_sql(contracts: SourceContracts) -> str:
 
 # --- reading landing files -------------------------------------------------------------------
 
-_LINES_SCHEMA = "file varchar, line_no bigint, event_week date, line varchar, read_error varchar"
-
-
-def _duckdb_read(f: DayFile, data_dir: Path) -> str:
-    # One line per row: a delimiter and quote that never occur in JSON text.
-    # (A trailing carriage return is JSON whitespace, so it needs no trimming.)
-    return (
-        f"select {_lit(_relative(f.path, data_dir))} as file, row_number() over () as line_no, "
-        f"cast({_lit(f.week.isoformat())} as date) as event_week, line, null::varchar as read_error "
-        f"from read_csv({_lit(str(f.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(30), "
-        f"quote = '', escape = '', auto_detect = false)"
-    )
+LINES_TABLE = "_landing_lines"
 
 
 def _decompressed(path: Path) -> tuple[bytes, str | None]:
@@ -268,38 +256,12 @@ def read_leniently(path: Path) -> tuple[list[str | None], list[str | None]]:
 def load_lines(engine: Engine, files: list[DayFile], data_dir: Path) -> dict[str, str]:
     """Read every line of `files` into the temp table _landing_lines, keeping file and line number.
 
-    Returns the files that had to be read by Python, with the reason DuckDB gave."""
-    engine.con.execute(f"create or replace temp table _landing_lines ({_LINES_SCHEMA})")
-    if not files:
-        return {}
-    try:
-        engine.con.execute("insert into _landing_lines " + " union all ".join(_duckdb_read(f, data_dir) for f in files))
-        return {}
-    except duckdb.Error:
-        pass
-    fallbacks = {}
-    for f in files:
-        try:
-            engine.con.execute("insert into _landing_lines " + _duckdb_read(f, data_dir))
-        except duckdb.Error as error:
-            fallbacks[_relative(f.path, data_dir)] = str(error).splitlines()[0]
-            lines, reasons = read_leniently(f.path)
-            table = pa.table({
-                "file": pa.array([_relative(f.path, data_dir)] * len(lines), pa.string()),
-                "line_no": pa.array(range(1, len(lines) + 1), pa.int64()),
-                "event_week": pa.array([f.week] * len(lines), pa.date32()),
-                "line": pa.array(lines, pa.string()),
-                "read_error": pa.array(reasons, pa.string()),
-            })
-            engine.con.register("_lenient_lines", table)
-            try:
-                engine.con.execute("insert into _landing_lines select * from _lenient_lines")
-            finally:
-                engine.con.unregister("_lenient_lines")
-    return fallbacks
+    Returns the files that had to be read by Python, with the reason the engine's reader gave."""
+    return engine.load_landing_lines(LINES_TABLE, files, data_dir)
 
 
-def _relative(path: Path, data_dir: Path) -> str:
+def relative(path: Path, data_dir: Path) -> str:
+    """A landing file's name as the tables keep it: relative to the data folder when inside it."""
     return str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
 
 
@@ -335,7 +297,6 @@ def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool) -> st
              "from valid_keys where false"
     )
     return f"""
-        create or replace temp table _ranked as
         with valid_keys as {'materialized' if earlier_weeks else ''} (
             select distinct {_key(contracts, 'p')} as unique_key from _judged as p where p.kind is null
         ),
@@ -388,13 +349,13 @@ def ingest(
         contracts = SourceContracts(contracts.source, (contracts,))
     fallbacks = load_lines(engine, files, data_dir)
     input_lines = int(engine.scalar("select count(*) from _landing_lines"))
-    engine.con.execute(f"create or replace temp table _judged as {_parse_sql(contracts)}")
+    engine.temp_table("_judged", _parse_sql(contracts))
     week_range = {"week_start": week_start, "week_end": week_end}
     earlier_weeks = engine.table_exists(table) and bool(engine.scalar(
         f"select count(*) from (select 1 from {_q(table)} where _event_week < $week_start limit 1)",
         {"week_start": week_start},
     ))
-    engine.execute(_rank_sql(contracts, table, earlier_weeks), {"week_start": week_start})
+    engine.temp_table("_ranked", _rank_sql(contracts, table, earlier_weeks), {"week_start": week_start})
 
     typed = ", ".join(_typed(f, contracts) for f in contracts.columns)
     derived = {}
@@ -431,6 +392,7 @@ def ingest(
         {"clock_tolerance_seconds": clock_tolerance_seconds},
         "_event_week >= $week_start and _event_week < $week_end",
         week_range,
+        partition_by=("_event_week",),
     )
     quarantined = engine.replace_rows(
         QUARANTINE_TABLE,
@@ -449,14 +411,15 @@ def ingest(
         {"source": contracts.source},
         "source = $source and _event_week >= $week_start and _event_week < $week_end",
         {"source": contracts.source, **week_range},
+        partition_by=("source", "_event_week"),
     )
     _record_files(engine, contracts.source, files, data_dir, fallbacks, week_range)
-    counts = engine.execute(
+    counts = engine.row(
         "select count(*) filter (where kind = 'unreadable'), count(*) filter (where duplicate_of is not null), "
         "count(*) filter (where first_version is not null) from _ranked"
-    ).fetchone()
-    for temp in ("_landing_lines", "_judged", "_ranked"):
-        engine.con.execute(f"drop table if exists {temp}")
+    )
+    for temp in (LINES_TABLE, "_judged", "_ranked"):
+        engine.drop_temp(temp)
     unreadable, duplicates, later_versions = (int(n) for n in counts)
     return IngestCounts(
         input_lines=input_lines,
@@ -483,17 +446,18 @@ def _record_files(
     stats = [f.path.stat() for f in files]
     listed = pd.DataFrame(
         {
-            "file": pd.Series([_relative(f.path, data_dir) for f in files], dtype="string"),
+            "file": pd.Series([relative(f.path, data_dir) for f in files], dtype="string"),
             "size_bytes": pd.Series([s.st_size for s in stats], dtype="int64"),
             "modified_ns": pd.Series([s.st_mtime_ns for s in stats], dtype="int64"),
             "content_sha256": pd.Series([content_hash(f.path) for f in files], dtype="string"),
             "day": pd.Series([f.day for f in files], dtype="object"),
             "week": pd.Series([f.week for f in files], dtype="object"),
-            "read_by": pd.Series(["python" if _relative(f.path, data_dir) in fallbacks else "duckdb" for f in files],
+            "read_by": pd.Series(["python" if relative(f.path, data_dir) in fallbacks else engine.name
+                                  for f in files],
                                  dtype="string"),
         }
     )
-    engine.con.register("_files_read", listed)
+    engine.put_frame("_files_read", listed, temporary=True)
     try:
         engine.replace_rows(
             FILES_TABLE,
@@ -527,9 +491,10 @@ def _record_files(
             {"source": source},
             "source = $source and _event_week >= $week_start and _event_week < $week_end",
             {"source": source, **week_range},
+            partition_by=("source", "_event_week"),
         )
     finally:
-        engine.con.unregister("_files_read")
+        engine.drop_temp("_files_read")
 
 
 # --- versions of state sources ---------------------------------------------------------------

@@ -9,10 +9,11 @@ from typing import Any
 
 import dagster as dg
 
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 from funnel_assets.lib.tables import in_funnel_order, readable
 
-_DUCKDB_TO_SCHEMA = {"TIMESTAMP WITH TIME ZONE": "timestamptz"}
+# the engines' type names as the UI shows them (others in lower case)
+_SHOWN_TYPES = {"TIMESTAMP WITH TIME ZONE": "timestamptz"}
 
 
 def partition_bounds(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
@@ -22,15 +23,11 @@ def partition_bounds(context: dg.AssetExecutionContext) -> tuple[datetime, datet
 
 
 def column_schema(engine: Engine, table: str, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
-    rows = engine.con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_name = ? order by ordinal_position",
-        [table],
-    ).fetchall()
+    rows = engine.schema(table)
     descriptions = descriptions or {}
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name, _DUCKDB_TO_SCHEMA.get(kind, kind.lower()), description=descriptions.get(name))
+            dg.TableColumn(name, _SHOWN_TYPES.get(kind, kind.lower()), description=descriptions.get(name))
             for name, kind in rows
         ]
     )
@@ -55,6 +52,7 @@ def materialize_sql(
         {**params, **bounds},
         f"{partition_column} >= cast($week_start as date) and {partition_column} < cast($week_end as date)",
         bounds,
+        partition_by=(partition_column,),
     )
     context.log.info(f"{table}: {written} rows for weeks {start:%Y-%m-%d} to {end:%Y-%m-%d}")
     metadata: dict[str, Any] = {

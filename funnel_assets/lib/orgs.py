@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 from funnel_assets.lib.stage_names import STAGES
 
 DEFS = Path(__file__).resolve().parents[1] / "defs"
@@ -39,29 +39,23 @@ def shadowed(engine: Engine, views: dict[str, str]) -> Iterator[None]:
     """Temporary views named like the tables they stand in for, dropped afterwards."""
     try:
         for name, select in views.items():
-            engine.execute(f'create or replace temp view "{name}" as {select}')
+            engine.temp_view(name, select)
         yield
     finally:
         for name in views:
-            engine.execute(f'drop view if exists temp.main."{name}"')
+            engine.drop_temp(name)
 
 
 def stage_org_developers(engine: Engine, params: dict[str, Any]) -> None:
     """`_org_members` (every organisation's developers) and `_org_developer_stages` for the weeks in `params`."""
-    engine.execute(f"create or replace temp table _org_members as {read_sql(STAGES_SQL / 'org_members.sql')}")
-    engine.execute(
-        f"create or replace temp table _org_member_events as {read_sql(STAGES_SQL / 'org_member_events.sql')}",
-        params,
-    )
+    engine.temp_table("_org_members", read_sql(STAGES_SQL / "org_members.sql"))
+    engine.temp_table("_org_member_events", read_sql(STAGES_SQL / "org_member_events.sql"), params)
     views = {
         "developer_events": "select * from _org_member_events",
         "identity_users": read_sql(STAGES_SQL / "org_developers_as_users.sql"),
     }
     with shadowed(engine, views):
-        engine.execute(
-            f"create or replace temp table _org_developer_stages as {read_sql(STAGES_SQL / 'developer_stages.sql')}",
-            params,
-        )
+        engine.temp_table("_org_developer_stages", read_sql(STAGES_SQL / "developer_stages.sql"), params)
 
 
 def orgs_as_developers(engine: Engine):
@@ -104,7 +98,7 @@ def trace_org_cell(engine: Engine, params: dict[str, Any], mart: str, cohort, ce
             stage_members(engine, developer_mart, bounds)
         select_cell(engine, developer_mart, cohort, cell, who)
         org_column = "user_pid"  # the developer mart's members, an organisation in place of a developer
-    engine.execute(f"create or replace temp view _cell_orgs as select distinct {org_column} as org_pid from _cell_members")
+    engine.temp_view("_cell_orgs", f"select distinct {org_column} as org_pid from _cell_members")
     long = engine.frame(read_sql(Path(__file__).parent / "sql" / "trace_orgs.sql"))
     orgs = long[["org_pid", "cohort_week", "developers"]].drop_duplicates("org_pid")
     reached = long.dropna(subset=["reached_at"]).drop(columns=["developers"]).rename(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 from funnel_assets.lib.landing import week_of
 
 # Raw event sources and the quarantine. auth_users and api_keys are not here:
@@ -45,5 +45,5 @@ def expire_rows(engine: Engine, sql_dir: Path, cutoffs: dict[str, date]) -> dict
     for table, cutoff in cutoffs.items():
         if not engine.table_exists(table):
             continue
-        deleted[table] = int(engine.execute(read_sql(sql_dir / f"expire_{table}.sql"), {"cutoff_week": cutoff}).fetchone()[0])
+        deleted[table] = int(engine.scalar(read_sql(sql_dir / f"expire_{table}.sql"), {"cutoff_week": cutoff}))
     return deleted

@@ -18,7 +18,7 @@ import pandas as pd
 
 from funnel_assets.lib.cells import select_cell, stage_members, week_bounds
 from funnel_assets.lib.stage_names import STAGES
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 
 SQL = Path(__file__).parent / "sql"
 EVIDENCE = ("at", "event_id", "source_file", "source_line")

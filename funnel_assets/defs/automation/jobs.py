@@ -54,7 +54,7 @@ def expire_old_rows(context: dg.OpExecutionContext, config: RetentionConfig, fun
 
     minimum_events_days = FunnelWeeks.of(defs().resolve_asset_graph()).window.days
     cutoffs = retention_cutoffs(as_of, config.raw_days, config.events_days, minimum_events_days)
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         deleted = expire_rows(engine, SQL, cutoffs)
     for table, rows in deleted.items():
         context.log.info(f"{table}: {rows} rows of weeks before {cutoffs[table]} deleted")

@@ -11,7 +11,7 @@ import dagster as dg
 
 from funnel_assets.defs.partitions import SINGLE_RUN
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.lib.engine import read_sql
+from funnel_assets.lib.engines import ENGINE_KIND, read_sql
 from funnel_assets.lib.identity_store import MODELS
 from funnel_assets.lib.materialize import column_schema
 
@@ -20,7 +20,7 @@ SQL = Path(__file__).parent / "sql"
 
 def _sync(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str) -> dg.MaterializeResult:
     model = MODELS[table]
-    with funnel.engine() as engine, funnel.identity_store() as store:
+    with funnel.connect() as engine, funnel.identity_store() as store:
         derived = engine.frame(read_sql(SQL / f"{table}.sql"))
         written = store.replace_pipeline_rows(model, derived)
         stored = store.read(model)
@@ -41,7 +41,7 @@ def _sync(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str)
 @dg.asset(
     group_name="identity",
     deps=["raw_auth_users"],
-    kinds={"sqlite", "postgres", "duckdb"},
+    kinds={"sqlite", "postgres", ENGINE_KIND},
     owners=["team:data-platform"],
     tags={"layer": "identity"},
     backfill_policy=SINGLE_RUN,
@@ -54,7 +54,7 @@ def identity_users(context: dg.AssetExecutionContext, funnel: FunnelResource) ->
 @dg.asset(
     group_name="identity",
     deps=["raw_api_keys"],
-    kinds={"sqlite", "postgres", "duckdb"},
+    kinds={"sqlite", "postgres", ENGINE_KIND},
     owners=["team:data-platform"],
     tags={"layer": "identity"},
     backfill_policy=SINGLE_RUN,
@@ -67,7 +67,7 @@ def identity_key_owners(context: dg.AssetExecutionContext, funnel: FunnelResourc
 @dg.asset(
     group_name="identity",
     deps=["raw_analytics_events"],
-    kinds={"sqlite", "postgres", "duckdb"},
+    kinds={"sqlite", "postgres", ENGINE_KIND},
     owners=["team:data-platform"],
     tags={"layer": "identity"},
     backfill_policy=SINGLE_RUN,

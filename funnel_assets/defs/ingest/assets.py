@@ -3,6 +3,7 @@ landing files converted from the configured vendor sources."""
 
 import dagster as dg
 
+from funnel_assets.lib.engines import ENGINE_KIND
 from funnel_assets.defs.partitions import SINGLE_RUN, WEEKLY
 from funnel_assets.defs.quality.config import RawQualityConfig
 from funnel_assets.orchestration.evaluations import check_results, check_spec
@@ -65,7 +66,7 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
                 table,
                 group_name="ingest",
                 description=_description(contracts),
-                kinds={"duckdb", "json"},
+                kinds={ENGINE_KIND, "json"},
                 owners=["team:data-platform"],
                 tags={"layer": "raw", "contains_pii": str(any(f.pii for f in contracts.columns)).lower()},
                 deps=[VENDOR_ASSET],
@@ -92,7 +93,7 @@ def _raw_asset(source: str) -> dg.AssetsDefinition:
         latest = [max(days) for days in every_day.values() if days]
         thresholds = config.thresholds()
         context.log.info(f"{table}: reading {len(files)} landing files from {funnel.data_path / 'landing' / source}")
-        with funnel.engine() as engine:
+        with funnel.connect() as engine:
             counts = ingest(
                 engine, contracts, files, funnel.data_path, table, start.date(), end.date(),
                 clock_tolerance_seconds=thresholds.clock_tolerance_seconds,

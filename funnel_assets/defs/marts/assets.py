@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from funnel_assets.lib.engines import ENGINE_KIND
 from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.cells import members_sql, stage_members, stage_transitions
@@ -74,7 +75,7 @@ def _mart(lineage: dict[str, list[str]] | None = None, as_of_in_every_row: bool 
         group_name="marts",
         partitions_def=WEEKLY,
         backfill_policy=SINGLE_RUN,
-        kinds={"duckdb", "sql"},
+        kinds={ENGINE_KIND, "sql"},
         owners=["team:growth"],
         tags={"layer": "marts", **({AS_OF_TAG: "every_row"} if as_of_in_every_row else {})},
         **kwargs,
@@ -86,7 +87,7 @@ def _materialize(
 ) -> dg.MaterializeResult:
     """Run the mart's SQL file; first stage the members it counts (its own, and those of `members_of`)."""
     start, end = partition_bounds(context)
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         stage_transitions(engine, [t.model_dump() for t in funnel.rules.transition_rules])
         for mart in (table, *members_of) if members_sql(table).exists() else members_of:
             stage_members(engine, mart, {**funnel.rules.params(), "week_start": start, "week_end": end})

@@ -40,7 +40,7 @@ EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
 def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, table: str) -> dg.MaterializeResult:
     start, end = partition_bounds(context)
     params = {**funnel.rules.params(), "week_start": start, "week_end": end}
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         stage_transitions(engine, org_transitions([t.model_dump() for t in funnel.rules.transition_rules]))
         developer_mart = DEVELOPER_MART.get(table)
         if developer_mart is None:

@@ -31,7 +31,7 @@ def _cross_source_check(check: Check) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, funnel: FunnelResource, config: CrossSourceQualityConfig
     ) -> dg.AssetCheckResult:
         window = context.op_execution_context.partition_time_window
-        with funnel.engine() as engine:
+        with funnel.connect() as engine:
             outcome = evaluate_cross_check(engine, check, window.start.date(), window.end.date(), config.thresholds())
         (result,) = check_results(context, [outcome])
         return result

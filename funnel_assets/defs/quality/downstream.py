@@ -26,7 +26,7 @@ def _downstream_checks(asset: str, partitions_def: dg.PartitionsDefinition | Non
             window = context.op_execution_context.partition_time_window
             start, end = window.start.date(), window.end.date()
         selected = {key.name for key in context.selected_asset_check_keys}
-        with funnel.engine() as engine:
+        with funnel.connect() as engine:
             outcomes = evaluate_downstream_checks(engine, asset, start, end, selected)
         yield from check_results(context, outcomes, partitioned=partitions_def is not None)
 

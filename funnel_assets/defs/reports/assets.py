@@ -30,7 +30,7 @@ def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> 
     `funnel trace` command for its cells. The metadata links to the file.
     """
     out = funnel.beside_warehouse(REPORT_FILE).resolve()
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         charts = write_report(engine, out, latest_check_results(context.instance, funnel.warehouse), funnel.warehouse)
         listing = pd.DataFrame(
             [{"chart": c.name, "title": c.title, "points": c.points, "trace_command": c.trace} for c in charts]

@@ -9,7 +9,7 @@ from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.clients import classify
 from funnel_assets.lib.contracts import SOURCES
-from funnel_assets.lib.engine import Engine
+from funnel_assets.lib.engines import ENGINE_KIND, Engine
 from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
 from funnel_assets.lib.routes import openapi_paths, template_segments
@@ -96,7 +96,7 @@ def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end)
     partitions_def=WEEKLY,
     backfill_policy=SINGLE_RUN,
     deps=[f"raw_{s}" for s in SOURCES] + ["identity_users", "identity_key_owners", "identity_anonymous_links"],
-    kinds={"duckdb", "sql"},
+    kinds={ENGINE_KIND, "sql"},
     owners=["team:data-platform"],
     tags={"layer": "events"},
     metadata={"dagster/column_lineage": column_lineage(EVENT_LINEAGE)},
@@ -112,7 +112,7 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     and secrets (lib/scrub.py); requests on keys no user held at the time are left out.
     """
     start, end = partition_bounds(context)
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         _register_client_classes(engine, funnel, start, end)
         _register_route_templates(engine, funnel)
         result = materialize_sql(
@@ -133,7 +133,7 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     partitions_def=WEEKLY,
     backfill_policy=SINGLE_RUN,
     deps=["identity_users", dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)],
-    kinds={"duckdb", "sql"},
+    kinds={ENGINE_KIND, "sql"},
     owners=["team:growth"],
     tags={"layer": "stages"},
     metadata={"dagster/column_lineage": column_lineage(STAGE_LINEAGE)},
@@ -146,7 +146,7 @@ def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     acquisition channel, account type, client of the first successful call,
     first-session depth and e-mail engagement.
     """
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         return materialize_sql(
             context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rules.params(), "cohort_week"
         )
@@ -157,7 +157,7 @@ def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     partitions_def=WEEKLY,
     backfill_policy=SINGLE_RUN,
     deps=["identity_users", dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)],
-    kinds={"duckdb", "sql"},
+    kinds={ENGINE_KIND, "sql"},
     owners=["team:growth"],
     tags={"layer": "stages"},
 )
@@ -169,7 +169,7 @@ def visitor_intents(context: dg.AssetExecutionContext, funnel: FunnelResource) -
     first such view came after sign-up are not visitors. The top of the funnel
     (intent -> account_created) is counted over these rows.
     """
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         return materialize_sql(
             context, engine, "visitor_intents", SQL / "visitor_intents.sql", funnel.rules.params(), "intent_week"
         )

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from funnel_assets.lib.engines import ENGINE_KIND
 from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
@@ -17,7 +18,7 @@ SQL = Path(__file__).parent / "sql"
     partitions_def=WEEKLY,
     backfill_policy=SINGLE_RUN,
     deps=["identity_users", "identity_key_owners", dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)],
-    kinds={"duckdb", "sql"},
+    kinds={ENGINE_KIND, "sql"},
     owners=["team:growth"],
     tags={"layer": "stages"},
 )
@@ -33,6 +34,6 @@ def org_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.
     developer_stages.sql's, run over each developer's events in the organisation.
     """
     start, end = partition_bounds(context)
-    with funnel.engine() as engine:
+    with funnel.connect() as engine:
         stage_org_developers(engine, {**funnel.rules.params(), "week_start": start, "week_end": end})
         return materialize_sql(context, engine, "org_stages", SQL / "org_stages.sql", funnel.rules.params(), "cohort_week")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 from funnel_assets.lib.quality.catalogue import Check
 from funnel_assets.lib.quality.outcome import Outcome, WeekFigure
 from funnel_assets.lib.quality.figures import failing_rows, judge

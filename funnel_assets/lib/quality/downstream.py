@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 from funnel_assets.lib.quality.catalogue import DOWNSTREAM, Check
 from funnel_assets.lib.quality.figures import records
 from funnel_assets.lib.quality.gx import validate
@@ -198,8 +198,7 @@ def evaluate_downstream_checks(engine: Engine, asset: str, week_start: date | No
         frame = engine.frame(read_sql(SQL / "key_owner_issues.sql"))
     elif asset == STAGES:
         frame = engine.frame(read_sql(SQL / "stage_rows.sql"), params)
-        span = engine.execute(read_sql(SQL / "data_span.sql"),
-                              {"tolerance_seconds": int(SPAN_TOLERANCE_MINUTES * 60)}).fetchone()
+        span = engine.row(read_sql(SQL / "data_span.sql"), {"tolerance_seconds": int(SPAN_TOLERANCE_MINUTES * 60)})
     else:
         shape = next(s for s in MART_SHAPES if s.table == asset)
         frame = engine.frame(read_sql(SQL / "mart_rows.sql"), {

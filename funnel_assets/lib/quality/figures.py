@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 from funnel_assets.lib.quality.gx import validate
 from funnel_assets.lib.quality.outcome import SAMPLE_SIZE, Outcome
 from funnel_assets.lib.quality.suites import EQUAL, figure_expectation
@@ -73,10 +73,10 @@ def by_week(frame: pd.DataFrame) -> dict[date, list[dict]]:
 
 def failing_rows(engine: Engine, sql: str, params: dict) -> tuple[dict[date, int], dict[date, list[dict]]]:
     """Run a query selecting failing rows (week, file, line, ...): counts per week and a sample per week."""
-    engine.execute(f"create or replace temp table _failing as {sql}", params)
+    engine.temp_table("_failing", sql, params)
     counts = engine.frame(read_sql(SQL / "failing_by_week.sql"))
     sample = engine.frame(read_sql(SQL / "failing_sample.sql"), {"per_week": SAMPLE_SIZE})
-    engine.con.execute("drop table _failing")
+    engine.drop_temp("_failing")
     return (
         {pd.Timestamp(r.week).date(): int(r.failing_rows) for r in counts.itertuples()},
         by_week(sample),

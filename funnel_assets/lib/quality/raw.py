@@ -1,6 +1,6 @@
 """The checks a raw asset evaluates on the weeks it has just written.
 
-DuckDB computes every figure per week from the raw table, the quarantine and
+The engine computes every figure per week from the raw table, the quarantine and
 `ingested_files` (column projections and group-bys, a few rows of evidence);
 Great Expectations then judges the figures of every check in one validation
 (see `gx.py` for why not the rows themselves).
@@ -15,7 +15,7 @@ from statistics import median
 
 import pandas as pd
 
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 from funnel_assets.lib.contracts import CORRECTED_TIMESTAMP, FIRST_VERSION, SourceContracts
 from funnel_assets.lib.ingest import is_history
 from funnel_assets.lib.quality.catalogue import Check, raw_checks
@@ -91,7 +91,7 @@ def evaluate_raw_checks(engine: Engine, scope: RawScope, thresholds: RawThreshol
     judge(outcomes)
     if "contract" in checks:
         _judge_table_shape(engine, outcomes, scope)
-    engine.con.execute("drop view if exists _checked")
+    engine.drop_temp("_checked")
     return outcomes
 
 
@@ -117,13 +117,14 @@ def _create_checked_view(engine: Engine, contracts: SourceContracts) -> None:
     clocks = ", sent_at, received_at" if contracts.corrects_client_clock else ""
     # the time once a client's clock is corrected (Segment's rule), for sources that correct it
     corrected = q(CORRECTED_TIMESTAMP if contracts.corrects_client_clock else contracts.time_field)
-    engine.con.execute(
-        f"create or replace temp view _checked as select _event_week as week, _source_file as file, "
+    engine.temp_view(
+        "_checked",
+        f"select _event_week as week, _source_file as file, "
         f"_source_line as line, {q(contracts.time_field)} as event_time, {corrected} as corrected_time, "
         f"{key} as unique_key, "
         f"_extra_fields as extra_fields, _contract_version as version, {is_history(contracts)} as is_history, "
         f"{FIRST_VERSION if contracts.latest.is_state else 'null::varchar'} as first_version{clocks} "
-        f"from {q('raw_' + contracts.source)}"
+        f"from {q('raw_' + contracts.source)}",
     )
 
 
@@ -150,16 +151,16 @@ def _contract(engine: Engine, check: Check, scope: RawScope, counts: pd.DataFram
     fields = pd.DataFrame(
         [(c.version, name) for c in scope.contracts.versions for name in c.field_names], columns=["version", "field"]
     )
-    engine.con.register("_contract_fields", fields)
+    engine.put_frame("_contract_fields", fields, temporary=True)
     try:
-        engine.execute(f"create or replace temp table _drift as {read_sql(SQL / 'drift_changes.sql')}", scope.params)
+        engine.temp_table("_drift", read_sql(SQL / "drift_changes.sql"), scope.params)
     finally:
-        engine.con.unregister("_contract_fields")
+        engine.drop_temp("_contract_fields")
     by_field = engine.frame(read_sql(SQL / "drift_by_field.sql"))
     renames = engine.frame(read_sql(SQL / "drift_renames.sql"))
     sample = by_week(engine.frame(read_sql(SQL / "drift_sample.sql"), {"per_week": SAMPLE_SIZE}))
     versions = engine.frame(read_sql(SQL / "contract_versions.sql"), scope.params)
-    engine.con.execute("drop table _drift")
+    engine.drop_temp("_drift")
 
     by_field["week"] = [pd.Timestamp(w).date() for w in by_field["week"]]
     weeks = []

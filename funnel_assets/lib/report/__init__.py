@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from funnel_assets.lib.stage_names import STAGES
-from funnel_assets.lib.engine import Engine, read_sql
+from funnel_assets.lib.engines import Engine, read_sql
 
 SQL = Path(__file__).parent / "sql"
 ADJACENT_WINDOW = 7

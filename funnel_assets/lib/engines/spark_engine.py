@@ -1,0 +1,304 @@
+"""Apache Spark as the engine: every table Parquet under the warehouse folder or URI, partitioned by week.
+
+- A table is `<warehouse>/<table>/`, partitioned by the columns its writer
+  names (the event or signup week; the source too for the quarantine and the
+  file counts); a table without them (configuration, identity) is rewritten
+  whole. Writes use dynamic partition overwrite, so re-materialising a week
+  replaces exactly that week, and a week that now has no rows is emptied.
+- Timestamps are UTC (`spark.sql.session.timeZone`), written as microseconds.
+- `<warehouse>/_tables/` lists the tables with their schema and partition
+  columns (Spark itself reads and writes it, so a warehouse on s3a:// or
+  hdfs:// needs nothing but Spark); every table is a temporary view of the
+  session under its own name, so the SQL names tables as on DuckDB.
+- SQL arrives in DuckDB's dialect and is translated (`dialect.to_engine`);
+  the project's functions are installed per session (`spark_functions`).
+- Temporary tables are checkpointed: a snapshot, as on DuckDB, not a query
+  that would see a table rewritten after it.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from funnel_assets.lib.engines import SPARK_EXTRA, Engine, EngineUnavailable, SparkSettings, bind
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame, SparkSession
+
+CATALOG = "_tables"
+
+# What every session of the warehouse needs, whatever the deployment; `spark_conf` is applied over it.
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def to_spark_sql(sql: str) -> str:
+    """DuckDB SQL as Spark SQL."""
+    try:
+        from funnel_assets.lib.engines.dialect import to_engine
+    except ImportError:  # until lib/engines/dialect.py (issue-11-sql) is merged: sqlglot alone
+        import sqlglot
+
+        return ";\n".join(sqlglot.transpile(sql, read="duckdb", write="spark"))
+    return to_engine(sql, "spark")
+
+
+def session(settings: SparkSettings) -> SparkSession:
+    """The Spark session of `settings`: Spark Connect when `remote` is given, else the master URL."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineUnavailable(f"--engine spark needs pyspark: {SPARK_EXTRA}") from None
+    builder = SparkSession.builder.appName("funnel_assets")
+    builder = builder.remote(settings.remote) if settings.remote else builder.master(settings.master)
+    for key, value in {**SESSION_CONF, **settings.conf}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+class SparkEngine(Engine):
+    """A Spark session over one warehouse location."""
+
+    name = "spark"
+
+    def __init__(self, spark: SparkSession, warehouse: str, pseudonym_key: str = ""):
+        self.spark = spark
+        self.warehouse = warehouse.rstrip("/")
+        self._temps: set[str] = set()
+        for key, value in SESSION_CONF.items():
+            if key.startswith("spark.sql."):
+                spark.conf.set(key, value)
+        if pseudonym_key:
+            self._install_functions(pseudonym_key)
+        self._catalog = self._read_catalog()
+        for table in self._catalog:
+            self._register(table)
+
+    # --- statements and small results ---------------------------------------------------------
+
+    def _sql(self, sql: str, params: dict[str, Any] | None = None) -> DataFrame:
+        args = {k: _spark_value(v) for k, v in bind(sql, params or {}).items()}
+        return self.spark.sql(to_spark_sql(sql), args=args or None)
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self._sql(sql, params).collect()
+
+    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        return self._sql(sql, params).toPandas()
+
+    def row(self, sql: str, params: dict[str, Any] | None = None) -> tuple | None:
+        first = self._sql(sql, params).first()
+        return None if first is None else tuple(_python_value(v) for v in first)
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
+        df = self._sql(sql, params)
+        return df.columns, [tuple(_python_value(v) for v in r) for r in df.collect()]
+
+    # --- tables ---------------------------------------------------------------------------------
+
+    def tables(self) -> list[str]:
+        return sorted(self._catalog)
+
+    def table_exists(self, table: str) -> bool:
+        return table in self._catalog
+
+    def schema(self, table: str) -> list[tuple[str, str]]:
+        from pyspark.sql.types import StructType
+
+        stored = StructType.fromJson(json.loads(self._catalog[table]["schema"]))
+        return [(f.name, f.dataType.simpleString()) for f in stored.fields]
+
+    def partition_columns(self, table: str) -> tuple[str, ...]:
+        return tuple(json.loads(self._catalog[table]["partition_by"]))
+
+    def replace_rows(
+        self,
+        table: str,
+        select_sql: str,
+        params: dict[str, Any],
+        where: str,
+        where_params: dict[str, Any],
+        partition_by: tuple[str, ...] = (),
+    ) -> int:
+        """The query's rows are computed once (checkpointed), then written over the partitions they fall in;
+        partitions `where` selects that get no rows are removed."""
+        rows = self._sql(select_sql, params).localCheckpoint(eager=True)
+        written = rows.count()
+        partition_by = tuple(partition_by)
+        same_shape = self.table_exists(table) and self._catalog[table]["schema"] == rows.schema.json() \
+            and self.partition_columns(table) == partition_by
+        if same_shape and partition_by:
+            stale = (
+                self._sql(f"select distinct {', '.join(_q(c) for c in partition_by)} from {_q(table)} where {where}",
+                          where_params)
+                .exceptAll(rows.select(*partition_by).distinct())
+                .collect()
+            )
+            self._remove_partitions(table, partition_by, stale)
+            writer = rows.write.mode("overwrite").option("partitionOverwriteMode", "dynamic")
+        else:
+            # a new table, or one whose query changed shape: the old rows cannot stay
+            writer = rows.write.mode("overwrite").option("partitionOverwriteMode", "static")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.parquet(self._path(table))
+        self._remember(table, rows.schema.json(), partition_by)
+        return int(written)
+
+    def put_frame(self, table: str, frame: pd.DataFrame, temporary: bool = False) -> None:
+        rows = self._from_pandas(frame)
+        if temporary:
+            rows.localCheckpoint(eager=True).createOrReplaceTempView(table)
+            self._temps.add(table)
+            return
+        rows.write.mode("overwrite").option("partitionOverwriteMode", "static").parquet(self._path(table))
+        self._remember(table, rows.schema.json(), ())
+
+    def temp_table(self, name: str, select_sql: str, params: dict[str, Any] | None = None) -> None:
+        self._sql(select_sql, params).localCheckpoint(eager=True).createOrReplaceTempView(name)
+        self._temps.add(name)
+
+    def temp_view(self, name: str, select_sql: str, params: dict[str, Any] | None = None) -> None:
+        self._sql(select_sql, params).createOrReplaceTempView(name)
+        self._temps.add(name)
+
+    def drop_temp(self, name: str) -> None:
+        if name in self._temps:
+            self.spark.catalog.dropTempView(name)
+            self._temps.discard(name)
+            if name in self._catalog:  # it shadowed a stored table: that one is visible again
+                self._register(name)
+
+    def load_landing_lines(self, table: str, files: list, data_dir: Path) -> dict[str, str]:
+        try:
+            from funnel_assets.lib.engines.spark_landing import landing_lines
+        except ImportError:
+            raise NotImplementedError(
+                "reading landing files on Spark is lib/engines/spark_landing.py (issue-11-landing), not merged yet"
+            ) from None
+        lines, fallbacks = landing_lines(self.spark, files, data_dir)
+        lines.localCheckpoint(eager=True).createOrReplaceTempView(table)
+        self._temps.add(table)
+        return fallbacks
+
+    def close(self) -> None:
+        for name in list(self._temps):
+            self.spark.catalog.dropTempView(name)
+        self._temps.clear()
+        for name in self._catalog:
+            self.spark.catalog.dropTempView(name)
+
+    # --- the warehouse's own bookkeeping ------------------------------------------------------
+
+    def _path(self, table: str) -> str:
+        return f"{self.warehouse}/{table}"
+
+    def _register(self, table: str) -> None:
+        """The stored table as a view of the session, with its own column order and types (partition columns
+        included, which Parquet keeps in the folder names)."""
+        from pyspark.sql.types import StructType
+
+        stored = StructType.fromJson(json.loads(self._catalog[table]["schema"]))
+        columns = [f.name for f in stored.fields]
+        self.spark.read.schema(stored).parquet(self._path(table)).select(*columns).createOrReplaceTempView(table)
+
+    def _read_catalog(self) -> dict[str, dict[str, str]]:
+        if not self._exists(self._path(CATALOG)):  # a new warehouse
+            return {}
+        listed = self.spark.read.parquet(self._path(CATALOG)).collect()
+        return {r["table"]: {"schema": r["schema"], "partition_by": r["partition_by"]} for r in listed}
+
+    def _remember(self, table: str, schema: str, partition_by: tuple[str, ...]) -> None:
+        self._catalog[table] = {"schema": schema, "partition_by": json.dumps(list(partition_by))}
+        listed = [(name, entry["schema"], entry["partition_by"]) for name, entry in sorted(self._catalog.items())]
+        (self.spark.createDataFrame(listed, "table string, schema string, partition_by string")
+         .coalesce(1).write.mode("overwrite").option("partitionOverwriteMode", "static").parquet(self._path(CATALOG)))
+        self._register(table)
+
+    def _file_system(self, path: str):
+        """Hadoop's file system of `path` and the path in its terms (any URI Spark reads: file, s3a, hdfs)."""
+        jvm = self.spark.sparkContext._jvm
+        hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+        return hadoop_path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
+
+    def _exists(self, path: str) -> bool:
+        fs, hadoop_path = self._file_system(path)
+        return bool(fs.exists(hadoop_path))
+
+    def _remove_partitions(self, table: str, partition_by: tuple[str, ...], stale: list) -> None:
+        """Delete the folders of partitions that a rewrite leaves without rows (Hadoop's file system: any URI)."""
+        if not stale:
+            return
+        for partition in stale:
+            parts = "/".join(f"{c}={_partition_text(partition[c])}" for c in partition_by)
+            fs, path = self._file_system(f"{self._path(table)}/{parts}")
+            fs.delete(path, True)
+
+    def _install_functions(self, pseudonym_key: str) -> None:
+        try:
+            from funnel_assets.lib.engines.spark_functions import install
+        except ImportError:  # until lib/engines/spark_functions.py (issue-11-sql) is merged
+            return
+        install(self.spark, pseudonym_key)
+
+    def _from_pandas(self, frame: pd.DataFrame) -> DataFrame:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        # Spark reads microseconds; pandas gives nanoseconds
+        fields = [pa.field(f.name, pa.timestamp("us", tz=f.type.tz)) if pa.types.is_timestamp(f.type)
+                  else pa.field(f.name, pa.large_string() if pa.types.is_string(f.type) else f.type)
+                  for f in table.schema]
+        return self.spark.createDataFrame(table.cast(pa.schema(fields)))
+
+
+def _q(name: str) -> str:
+    """An identifier in the SQL this engine translates (DuckDB's quoting)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _partition_text(value: Any) -> str:
+    """A partition value as Spark names its folder."""
+    from urllib.parse import quote
+
+    if value is None:
+        return "__HIVE_DEFAULT_PARTITION__"
+    return quote(value.isoformat() if hasattr(value, "isoformat") else str(value), safe="")
+
+
+def _spark_value(value: Any) -> Any:
+    """A bound parameter as Spark takes it (an aware datetime converts to the instant it names): lists as arrays."""
+    if isinstance(value, (list, tuple)):
+        from pyspark.sql import functions as F
+
+        return F.array(*[F.lit(_spark_value(v)) for v in value])
+    return value
+
+
+def _python_value(value: Any) -> Any:
+    """Spark gives timestamps as naive datetimes in the local time of the driver: aware UTC, as DuckDB gives them."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.astimezone(timezone.utc)
+    return value
+
+
+@contextmanager
+def open_spark(
+    warehouse: str, pseudonym_key: str, settings: SparkSettings, read_only: bool = False
+) -> Iterator[SparkEngine]:
+    """The warehouse on Spark; the session stays up for the next step of the run (starting one takes seconds)."""
+    engine = SparkEngine(session(settings), warehouse, pseudonym_key)
+    try:
+        yield engine
+    finally:
+        engine.close()
