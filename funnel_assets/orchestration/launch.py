@@ -213,7 +213,7 @@ def incremental_runs(defs: dg.Definitions, funnel_resource, instance: dg.Dagster
     if not previous_run_succeeded(instance, funnel_resource.warehouse):
         return None
     data_weeks = WeekRange(*weeks_covered)
-    with funnel_resource.engine() as engine:
+    with funnel_resource.connect(read_only=True) as engine:
         changes = landing_changes(engine, data_dir, data_weeks.last)
         as_of = data_as_of(engine)
     if changes is None:
