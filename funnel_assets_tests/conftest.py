@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -29,6 +30,7 @@ def spark():
             pytest.fail(f"FUNNEL_REQUIRE_SPARK is set but {reason}")
         pytest.skip(reason)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python (mapInArrow): this environment's
     from funnel_assets.lib.engines import SparkSettings
     from funnel_assets.lib.engines.spark_engine import session
 
@@ -79,3 +81,4 @@ class Pipeline:
 @pytest.fixture
 def pipeline(tmp_path, definitions) -> Pipeline:
     return Pipeline(definitions, tmp_path)
+

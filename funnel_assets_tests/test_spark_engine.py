@@ -122,3 +122,29 @@ def test_temporary_tables_are_snapshots_and_shadow_a_stored_table_until_dropped(
     engine.drop_temp("raw_events")
     assert engine.scalar("select count(*) from raw_events") == 1
     engine.close()
+
+
+def test_an_unpartitioned_table_keeps_the_rows_outside_the_replaced_range(spark, warehouse):
+    engine = SparkEngine(spark, str(warehouse))
+    _all_events(engine)
+    everything = "select * from _all_events where n < 2"
+    engine.replace_rows("flat", everything, {}, "true", {})
+    bounds = _week_range(WEEKS[1])
+    assert engine.replace_rows("flat", "select * from _all_events where n < 2 and _event_week = cast($week_start as date)",
+                               bounds, "_event_week = cast($week_start as date)", bounds) == 2
+    assert engine.scalar("select count(*) from flat") == 6
+    assert engine.replace_rows("flat", "select * from _all_events where false", {},
+                               "_event_week = cast($week_start as date)", bounds) == 0
+    assert engine.rows("select distinct _event_week from flat order by 1")[1] == [(WEEKS[0],), (WEEKS[2],)]
+    engine.close()
+
+
+def test_parameters_are_bound_lists_and_instants_included(spark, warehouse):
+    engine = SparkEngine(spark, str(warehouse))
+    _all_events(engine)
+    at = datetime(2025, 1, 13, 3, tzinfo=timezone(timedelta(hours=2)))  # 01:00 UTC
+    assert sorted(engine.rows("select request_id from _all_events where event_time = $at", {"at": at})[1]) == [
+        ("req_2025-01-13_1",)]
+    assert engine.scalar("select count(*) from _all_events where array_contains($ids, request_id)",
+                         {"ids": ["req_2025-01-06_0", "req_2025-01-20_5", "nothing"]}) == 2
+    engine.close()

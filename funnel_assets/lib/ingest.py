@@ -95,32 +95,54 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Why a line is quarantined, where the reason is not one of a field's rules: shared by every engine's parser.
+EMPTY_LINE = "empty line"
+MALFORMED_JSON = "malformed JSON"
+NOT_AN_OBJECT = "not a JSON object"
+BAD_VERSION = f"{VERSION_FIELD} must be an integer"
+OFFSET_PATTERN = _OFFSET
+
+
+def no_contract(source: str) -> tuple[str, str]:
+    """The reason for a version without a contract, as the text before and after the version number."""
+    return "no contract v", f" for {source}"
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One rule of a contract field; a line's reason is the first rule it breaks (fields in contract order)."""
+    test: str  # "missing", "type", "timestamp" (ISO-8601 with an offset: OFFSET_PATTERN) or "allowed"
+    reason: str
+    when_present: bool  # the rule applies only when the field is present (not missing, not JSON null)
+
+
+def field_rules(field: Field) -> list[FieldRule]:
+    """The contract's rules on `field`, in the order they are checked (every engine's parser renders these)."""
+    optional = not field.required
+    rules = [FieldRule("missing", f"missing required field {field.name}", False)] if field.required else []
+    rules.append(FieldRule("type", f"{field.name} must be {field.type}", optional))
+    if field.type == "timestamp":
+        rules.append(FieldRule("timestamp", f"{field.name} must be an ISO-8601 timestamp with an offset", optional))
+    if field.allowed:
+        rules.append(FieldRule("allowed", f"{field.name} must be one of {list(field.allowed)}", optional))
+    return rules
+
+
 def _check(field: Field) -> str:
     """A SQL expression giving the reason `field` fails, or null."""
     value = f"p.j.{_q(field.name)}"
     jtype = f"json_type({value})"
+    text = f"({value} ->> '$')"
     kinds = ", ".join(f"'{t}'" for t in _JSON_TYPES[field.type])
     missing = f"{value} is null or {jtype} = 'NULL'"
-    rules = []
-    if field.required:
-        rules.append((missing, f"missing required field {field.name}"))
-        present = "true"
-    else:
-        present = f"not ({missing})"
-    rules.append((f"{present} and {jtype} not in ({kinds})", f"{field.name} must be {field.type}"))
-    if field.type == "timestamp":
-        text = f"({value} ->> '$')"
-        rules.append(
-            (
-                f"{present} and (try_cast({text} as timestamptz) is null or not regexp_matches({text}, '{_OFFSET}'))",
-                f"{field.name} must be an ISO-8601 timestamp with an offset",
-            )
-        )
-    if field.allowed:
-        options = ", ".join(_lit(a) for a in field.allowed)
-        rules.append(
-            (f"{present} and ({value} ->> '$') not in ({options})", f"{field.name} must be one of {list(field.allowed)}")
-        )
+    tests = {
+        "missing": missing,
+        "type": f"{jtype} not in ({kinds})",
+        "timestamp": f"try_cast({text} as timestamptz) is null or not regexp_matches({text}, '{_OFFSET}')",
+        "allowed": f"{text} not in ({', '.join(_lit(a) for a in field.allowed)})",
+    }
+    rules = [(f"not ({missing}) and ({tests[r.test]})" if r.when_present else f"true and ({tests[r.test]})", r.reason)
+             for r in field_rules(field)]
     cases = " ".join(f"when {cond} then {_lit(reason)}" for cond, reason in rules)
     return f"case {cases} end"
 
@@ -155,6 +177,7 @@ def _parse_sql(contracts: SourceContracts) -> str:
         f"({', '.join(_lit(n) for n in c.field_names + [VERSION_FIELD])}))"
         for c in contracts.versions
     )
+    before, after = no_contract(contracts.source)
     return f"""
         with parsed as (
             select file, line_no, event_week, line, read_error,
@@ -177,14 +200,14 @@ def _parse_sql(contracts: SourceContracts) -> str:
         judged as (
             select p.*,
                    case when p.read_error is not null then p.read_error
-                        when p.line is null then 'empty line'
-                        when not p.is_json then 'malformed JSON'
-                        when not p.is_object then 'not a JSON object'
+                        when p.line is null then {_lit(EMPTY_LINE)}
+                        when not p.is_json then {_lit(MALFORMED_JSON)}
+                        when not p.is_object then {_lit(NOT_AN_OBJECT)}
                    end as unreadable,
                    case when p.j is null then null
-                        when p.version is null then '{VERSION_FIELD} must be an integer'
+                        when p.version is null then {_lit(BAD_VERSION)}
                         {violations}
-                        else 'no contract v' || p.version || ' for {contracts.source}'
+                        else {_lit(before)} || p.version || {_lit(after)}
                    end as violation
             from versioned p
         )
@@ -200,12 +223,12 @@ def _parse_sql(contracts: SourceContracts) -> str:
 # --- reading landing files -------------------------------------------------------------------
 
 LINES_TABLE = "_landing_lines"
+_LINES_SCHEMA = "file varchar, line_no bigint, event_week date, line varchar, read_error varchar"
 
 
-def _decompressed(path: Path) -> tuple[bytes, str | None]:
+def _decompressed(raw: bytes, gzipped: bool) -> tuple[bytes, str | None]:
     """The bytes of a landing file (gunzipped), and why they end early when they do."""
-    raw = path.read_bytes()
-    if not path.name.endswith(".gz"):
+    if not gzipped:
         return raw, None
     parts, position = [], 0
     while position < len(raw):
@@ -223,14 +246,19 @@ def _decompressed(path: Path) -> tuple[bytes, str | None]:
 
 
 def read_leniently(path: Path) -> tuple[list[str | None], list[str | None]]:
-    """Every line of a file DuckDB cannot read, and for each the reason it is unreadable (or None).
+    """Every line of a file DuckDB cannot read, and for each the reason it is unreadable (or None)."""
+    return lenient_lines(path.read_bytes(), path.name.endswith(".gz"))
+
+
+def lenient_lines(raw: bytes, gzipped: bool) -> tuple[list[str | None], list[str | None]]:
+    """The lines of a landing file's bytes (`gzipped`: a .gz file), and for each the reason it is unreadable (or None).
 
     A UTF-8 byte order mark at the start is dropped. Invalid UTF-8 keeps the line's text with the bad bytes escaped. A gzip
     stream that ends early gives the lines before the break, then one line
     for the remainder (the partial text, perhaps empty) carrying the reason,
     so the truncation is counted and quarantined like any bad line.
     """
-    data, broken = _decompressed(path)
+    data, broken = _decompressed(raw, gzipped)
     # a UTF-8 byte order mark is no part of the first line (DuckDB's reader drops it too)
     pieces = data.removeprefix(codecs.BOM_UTF8).split(b"\n")
     if not broken and pieces and pieces[-1] == b"":
@@ -260,8 +288,7 @@ def load_lines(engine: Engine, files: list[DayFile], data_dir: Path) -> dict[str
     return engine.load_landing_lines(LINES_TABLE, files, data_dir)
 
 
-def relative(path: Path, data_dir: Path) -> str:
-    """A landing file's name as the tables keep it: relative to the data folder when inside it."""
+def _relative(path: Path, data_dir: Path) -> str:
     return str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
 
 
@@ -446,13 +473,13 @@ def _record_files(
     stats = [f.path.stat() for f in files]
     listed = pd.DataFrame(
         {
-            "file": pd.Series([relative(f.path, data_dir) for f in files], dtype="string"),
+            "file": pd.Series([_relative(f.path, data_dir) for f in files], dtype="string"),
             "size_bytes": pd.Series([s.st_size for s in stats], dtype="int64"),
             "modified_ns": pd.Series([s.st_mtime_ns for s in stats], dtype="int64"),
             "content_sha256": pd.Series([content_hash(f.path) for f in files], dtype="string"),
             "day": pd.Series([f.day for f in files], dtype="object"),
             "week": pd.Series([f.week for f in files], dtype="object"),
-            "read_by": pd.Series(["python" if relative(f.path, data_dir) in fallbacks else engine.name
+            "read_by": pd.Series(["python" if _relative(f.path, data_dir) in fallbacks else engine.name
                                   for f in files],
                                  dtype="string"),
         }

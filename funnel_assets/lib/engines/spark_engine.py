@@ -90,6 +90,7 @@ class SparkEngine(Engine):
         args = {k: _spark_value(v) for k, v in bind(sql, params or {}).items()}
         return self.spark.sql(to_spark_sql(sql), args=args or None)
 
+
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self._sql(sql, params).collect()
 
@@ -146,6 +147,11 @@ class SparkEngine(Engine):
             )
             self._remove_partitions(table, partition_by, stale)
             writer = rows.write.mode("overwrite").option("partitionOverwriteMode", "dynamic")
+        elif same_shape:
+            # no partitions to replace: the rows `where` does not select stay, the table is rewritten with them
+            kept = self._sql(f"select * from {_q(table)} where not coalesce(({where}), false)", where_params)
+            rows_and_kept = kept.unionByName(rows).localCheckpoint(eager=True)
+            writer = rows_and_kept.write.mode("overwrite").option("partitionOverwriteMode", "static")
         else:
             # a new table, or one whose query changed shape: the old rows cannot stay
             writer = rows.write.mode("overwrite").option("partitionOverwriteMode", "static")
@@ -180,16 +186,19 @@ class SparkEngine(Engine):
                 self._register(name)
 
     def load_landing_lines(self, table: str, files: list, data_dir: Path) -> dict[str, str]:
+        """Read on the executors (`spark_landing`), with DuckDB's reader's rules for gzip, UTF-8 and empty lines."""
         try:
-            from funnel_assets.lib.engines.spark_landing import landing_lines
+            from funnel_assets.lib.engines.spark_landing import READ_LENIENTLY, file_readers, landing_lines
         except ImportError:
             raise NotImplementedError(
                 "reading landing files on Spark is lib/engines/spark_landing.py (issue-11-landing), not merged yet"
             ) from None
-        lines, fallbacks = landing_lines(self.spark, files, data_dir)
-        lines.localCheckpoint(eager=True).createOrReplaceTempView(table)
+        lines = landing_lines(self.spark, files, data_dir, read_by=True).localCheckpoint(eager=True)
+        readers = file_readers(lines, files, data_dir)
+        lines.drop("read_by").createOrReplaceTempView(table)
         self._temps.add(table)
-        return fallbacks
+        return {name: "read leniently (as DuckDB's reader refuses it)" for name, reader in readers.items()
+                if reader == READ_LENIENTLY}
 
     def close(self) -> None:
         for name in list(self._temps):
@@ -277,11 +286,10 @@ def _partition_text(value: Any) -> str:
 
 
 def _spark_value(value: Any) -> Any:
-    """A bound parameter as Spark takes it (an aware datetime converts to the instant it names): lists as arrays."""
+    """A bound parameter as Spark takes it: an aware datetime stays aware (PySpark converts it to the instant it
+    names, whatever the driver's time zone); a tuple is a list (an array)."""
     if isinstance(value, (list, tuple)):
-        from pyspark.sql import functions as F
-
-        return F.array(*[F.lit(_spark_value(v)) for v in value])
+        return [_spark_value(v) for v in value]
     return value
 
 

@@ -30,6 +30,17 @@ class ExpectationOutcome:
 
 def validate(frame: pd.DataFrame, expectations: list, index_columns: list[str]) -> list[ExpectationOutcome]:
     """Validate `frame` against `expectations` (each carrying meta={"check": name})."""
+    batch = (
+        ephemeral_context().data_sources.add_pandas("quality")
+        .add_dataframe_asset("figures")
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    return validate_batch(batch, expectations, index_columns)
+
+
+def ephemeral_context():
+    """A Great Expectations context that keeps nothing (no files, no analytics, no progress bars)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -37,7 +48,7 @@ def validate(frame: pd.DataFrame, expectations: list, index_columns: list[str]) 
         ProgressBarsConfig,
     )
 
-    context = gx.get_context(
+    return gx.get_context(
         mode="ephemeral",
         project_config=DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(),
@@ -45,12 +56,12 @@ def validate(frame: pd.DataFrame, expectations: list, index_columns: list[str]) 
             analytics_enabled=False,
         ),
     )
-    batch = (
-        context.data_sources.add_pandas("quality")
-        .add_dataframe_asset("figures")
-        .add_batch_definition_whole_dataframe("all")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
+
+
+def validate_batch(batch, expectations: list, index_columns: list[str]) -> list[ExpectationOutcome]:
+    """Validate a Great Expectations batch (pandas or Spark) against `expectations`: one outcome each, in order."""
+    import great_expectations as gx
+
     suite = gx.ExpectationSuite(name="checks", expectations=expectations)
     result = batch.validate(
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns}

@@ -15,15 +15,17 @@ stages as (
 
 marks as (
 
-    unpivot stages
-    on (intent_at, intent_event_id) as intent,
-       (account_created_at, account_created_event_id) as account_created,
-       (credential_provisioned_at, credential_provisioned_event_id) as credential_provisioned,
-       (first_api_call_at, first_api_call_event_id) as first_api_call,
-       (first_integration_milestone_at, first_integration_milestone_event_id) as first_integration_milestone,
-       (active_integration_at, active_integration_event_id) as active_integration,
-       (production_deployment_at, production_deployment_event_id) as production_deployment
-    into name stage value reached_at, event_id
+    select *
+    from stages
+    unpivot ((reached_at, event_id) for stage in (
+        (intent_at, intent_event_id) as 'intent',
+        (account_created_at, account_created_event_id) as 'account_created',
+        (credential_provisioned_at, credential_provisioned_event_id) as 'credential_provisioned',
+        (first_api_call_at, first_api_call_event_id) as 'first_api_call',
+        (first_integration_milestone_at, first_integration_milestone_event_id) as 'first_integration_milestone',
+        (active_integration_at, active_integration_event_id) as 'active_integration',
+        (production_deployment_at, production_deployment_event_id) as 'production_deployment'
+    ))
 
 ),
 

@@ -7,15 +7,17 @@ with events as (
 
 marks as (
 
-    unpivot (select * from developer_stages where user_pid = $user_pid)
-    on intent_event_id as intent,
-       account_created_event_id as account_created,
-       credential_provisioned_event_id as credential_provisioned,
-       first_api_call_event_id as first_api_call,
-       first_integration_milestone_event_id as first_integration_milestone,
-       active_integration_event_id as active_integration,
-       production_deployment_event_id as production_deployment
-    into name stage value event_id
+    select stage, event_id
+    from (select * from developer_stages where user_pid = $user_pid) as s
+    unpivot (event_id for stage in (
+        intent_event_id as 'intent',
+        account_created_event_id as 'account_created',
+        credential_provisioned_event_id as 'credential_provisioned',
+        first_api_call_event_id as 'first_api_call',
+        first_integration_milestone_event_id as 'first_integration_milestone',
+        active_integration_event_id as 'active_integration',
+        production_deployment_event_id as 'production_deployment'
+    ))
 
 ),
 

@@ -25,7 +25,8 @@ final as (
         pseudo(key_id) as key_pid,
         created_at as valid_from,
         case
-            when lead(created_at) over (partition by key_id order by created_at) < coalesce(revoked_at, 'infinity')
+            when lead(created_at) over (partition by key_id order by created_at)
+                < coalesce(revoked_at, timestamptz '9999-12-31 00:00:00+00')
                 then lead(created_at) over (partition by key_id order by created_at)
             else revoked_at
         end as valid_to,

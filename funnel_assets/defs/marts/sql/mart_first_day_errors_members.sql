@@ -25,7 +25,7 @@ final as (
 
     select r.*
     from requests as r
-    join first_requests as f using (user_pid)
+    join first_requests as f on f.user_pid = r.user_pid
     where r.event_time <= f.first_at + to_hours(cast($first_session_hours as bigint))
 
 )

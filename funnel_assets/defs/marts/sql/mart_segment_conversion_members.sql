@@ -9,11 +9,11 @@ with stages as (
 segmented as (
 
     select cohort_week, 'channel' as segment, channel as segment_value, * exclude (cohort_week) from stages
-    union all by name
+    union all
     select cohort_week, 'account_type' as segment, account_type as segment_value, * exclude (cohort_week) from stages
-    union all by name
+    union all
     select cohort_week, 'email_engagement' as segment, email_engagement as segment_value, * exclude (cohort_week) from stages
-    union all by name
+    union all
     select cohort_week, 'client_kind' as segment, client_kind as segment_value, * exclude (cohort_week) from stages
 
 ),

@@ -14,7 +14,8 @@ transitions as (
 
 reached as (
 
-    unpivot (
+    select *
+    from (
         select
             cohort_week, user_pid, account_created_at as signup_at,
             intent_at as intent,
@@ -25,10 +26,11 @@ reached as (
             active_integration_at as active_integration,
             production_deployment_at as production_deployment
         from stages
-    )
-    on intent, account_created, credential_provisioned, first_api_call,
-       first_integration_milestone, active_integration, production_deployment
-    into name stage value reached_at
+    ) as stage_times
+    unpivot (reached_at for stage in (
+        intent, account_created, credential_provisioned, first_api_call,
+        first_integration_milestone, active_integration, production_deployment
+    ))
 
 ),
 

@@ -63,13 +63,13 @@ final as (
         b.upper_s,
         b.upper_s is not null and b.upper_s <= c.window_days * 86400 as within_window,
         coalesce(n.developers, 0) as developers,
-        coalesce(n.developers, 0) / sum(coalesce(n.developers, 0)) over w as share,
-        sum(coalesce(n.developers, 0)) over (w order by b.bin_order) / sum(coalesce(n.developers, 0)) over w
+        coalesce(n.developers, 0) / sum(coalesce(n.developers, 0)) over (partition by c.cohort_week, c.from_stage, c.to_stage, c.window_days) as share,
+        sum(coalesce(n.developers, 0)) over (partition by c.cohort_week, c.from_stage, c.to_stage, c.window_days order by b.bin_order)
+            / sum(coalesce(n.developers, 0)) over (partition by c.cohort_week, c.from_stage, c.to_stage, c.window_days)
             as cumulative_share
     from cells as c
     cross join bins as b
     left join counts as n using (cohort_week, from_stage, to_stage, window_days, bin_order)
-    window w as (partition by c.cohort_week, c.from_stage, c.to_stage, c.window_days)
 
 )
 

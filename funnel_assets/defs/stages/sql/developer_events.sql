@@ -56,7 +56,7 @@ request_key_owners as materialized (
         o.user_pid,
         o.mode,
         o.valid_from,
-        coalesce(o.valid_to, cast('infinity' as timestamptz)) as valid_to
+        coalesce(o.valid_to, timestamptz '9999-12-31 00:00:00+00') as valid_to
     from (select distinct key_id from requests) as k
     join identity_key_owners as o on o.key_pid = pseudo(k.key_id)
 
@@ -70,14 +70,20 @@ request_paths as materialized (
 
 ),
 
-path_segments as (
+path_positions as (
 
     select
         bare_path,
-        unnest(string_split(bare_path, '/')) as segment,
-        generate_subscripts(string_split(bare_path, '/'), 1) as position,
+        unnest(generate_series(1, len(string_split(bare_path, '/')))) as position,
         len(string_split(bare_path, '/')) as segment_count
     from request_paths
+
+),
+
+path_segments as (
+
+    select bare_path, split_part(bare_path, '/', position) as segment, position, segment_count
+    from path_positions
 
 ),
 
@@ -346,11 +352,11 @@ ticket_events as (
 unioned as (
 
     select * from request_events
-    union all by name select * from analytics_events
-    union all by name select * from signup_events
-    union all by name select * from key_events
-    union all by name select * from email_events
-    union all by name select * from ticket_events
+    union all select * from analytics_events
+    union all select * from signup_events
+    union all select * from key_events
+    union all select * from email_events
+    union all select * from ticket_events
 
 ),
 

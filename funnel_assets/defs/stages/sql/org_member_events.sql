@@ -27,7 +27,7 @@ key_events as (
     join key_issues as k
         on k.key_pid = e.key_pid
         and e.event_time >= k.valid_from
-        and e.event_time < coalesce(k.valid_to, cast('infinity' as timestamptz))
+        and e.event_time < coalesce(k.valid_to, timestamptz '9999-12-31 00:00:00+00')
 
 ),
 
@@ -45,7 +45,7 @@ other_events as (
 attributed as (
 
     select * from key_events
-    union all by name
+    union all
     select * from other_events
 
 ),

@@ -16,7 +16,8 @@ member_stages as (
 reached as (
 
     -- a developer's account_created, for the organisation, is when they joined it
-    unpivot (
+    select *
+    from (
         select
             m.org_pid,
             m.user_pid,
@@ -29,14 +30,15 @@ reached as (
             s.production_deployment_at, s.production_deployment_event_id
         from members as m
         left join member_stages as s on s.user_pid = m.member_pid
-    )
-    on (account_created_at, account_created_event_id) as account_created,
-       (credential_provisioned_at, credential_provisioned_event_id) as credential_provisioned,
-       (first_api_call_at, first_api_call_event_id) as first_api_call,
-       (first_integration_milestone_at, first_integration_milestone_event_id) as first_integration_milestone,
-       (active_integration_at, active_integration_event_id) as active_integration,
-       (production_deployment_at, production_deployment_event_id) as production_deployment
-    into name stage value reached_at, event_id
+    ) as developer_stage_times
+    unpivot ((reached_at, event_id) for stage in (
+        (account_created_at, account_created_event_id) as 'account_created',
+        (credential_provisioned_at, credential_provisioned_event_id) as 'credential_provisioned',
+        (first_api_call_at, first_api_call_event_id) as 'first_api_call',
+        (first_integration_milestone_at, first_integration_milestone_event_id) as 'first_integration_milestone',
+        (active_integration_at, active_integration_event_id) as 'active_integration',
+        (production_deployment_at, production_deployment_event_id) as 'production_deployment'
+    ))
 
 ),
 
