@@ -15,7 +15,8 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/funnel demo
 
-# -rs: every skipped test says why; --durations: the 25 slowest tests, to keep CI inside its time (no PostgreSQL, no browser, no vendor samples in FUNNEL_SAMPLES_DIR)
+# -rs: every skipped test says why (no PostgreSQL, no browser, no vendor samples in FUNNEL_SAMPLES_DIR);
+# --durations: the 25 slowest tests, to keep CI inside its time
 test: install
 	$(BIN)/python -m pytest -q -rs --durations=25
 
