@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -80,7 +80,9 @@ def _tables(warehouse: str, engine: str) -> dict[str, pd.DataFrame]:
 
 def _plain(value):
     if isinstance(value, datetime):
-        return value.isoformat()
+        # as an instant: a DuckDB `timestamp` column (naive, UTC) is an instant in UTC on Spark
+        # (mart_stage_conversion.complete_at, seen 2026-12-01)
+        return (value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
