@@ -41,14 +41,20 @@ def _replace(engine: Engine, start: date, weeks: int, per_week: int) -> int:
 
 
 def scenario(engine: Engine) -> dict:
-    """Two weeks written, the second rewritten with fewer rows, read back: what was written, the rows, the schema."""
+    """Two weeks written, the second rewritten with fewer rows, a third added, the first emptied, read back: what
+    was written, the rows, the schema."""
     source = pd.DataFrame(
         [(w, n, datetime.combine(w, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=n, microseconds=n),
           f"req_{w}_{n}") for w in WEEKS for n in range(6)],
         columns=["_event_week", "n", "event_time", "request_id"],
     ).astype({"event_time": "datetime64[us, UTC]"})
     engine.put_frame("_cluster_source", source, temporary=True)
-    written = [_replace(engine, WEEKS[0], 2, per_week=4), _replace(engine, WEEKS[1], 1, per_week=2)]
+    written = [
+        _replace(engine, WEEKS[0], 2, per_week=4),  # two weeks
+        _replace(engine, WEEKS[1], 1, per_week=2),  # the second again, with fewer rows
+        _replace(engine, WEEKS[2], 1, per_week=3),  # a third week
+        _replace(engine, WEEKS[0], 1, per_week=0),  # the first again, now without rows: it goes
+    ]
     _, rows = engine.rows(f"select _event_week, n, event_time, request_pid from {TABLE} order by _event_week, n")
     return {
         "engine": engine.name,

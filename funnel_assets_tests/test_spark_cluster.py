@@ -149,9 +149,9 @@ def local_outcome(spark, tmp_path_factory) -> dict:
 
 
 def test_the_local_session_writes_the_planted_rows(local_outcome):
-    assert local_outcome["written"] == [8, 2]
+    assert local_outcome["written"] == [8, 2, 3, 0]
     # request n of a week: n hours and n microseconds after it starts (microseconds survive the round trip)
-    expected = [(WEEKS[0], n) for n in range(4)] + [(WEEKS[1], n) for n in range(2)]
+    expected = [(WEEKS[1], n) for n in range(2)] + [(WEEKS[2], n) for n in range(3)]
     assert local_outcome["rows"] == [
         [week.isoformat(), n, datetime(week.year, week.month, week.day, n, 0, 0, n, tzinfo=timezone.utc).isoformat(),
          _pseudo(f"req_{week}_{n}")] for week, n in expected
@@ -166,9 +166,13 @@ def test_a_standalone_cluster_gives_the_same_rows_as_local(standalone, local_out
     assert on_cluster["master"] == standalone  # it ran on the cluster, not on a local session
     for field in ("written", "rows", "schema", "table_exists"):
         assert on_cluster[field] == local_outcome[field], field
-    # the executors wrote Parquet, one folder per week, the rewritten week holding only its new rows
+    _assert_week_folders(warehouse)
+
+
+def _assert_week_folders(warehouse: Path) -> None:
+    """The executors wrote Parquet, one folder per week with rows; the emptied week's folder is gone."""
     weeks = sorted(p.name for p in (warehouse / TABLE).iterdir() if p.is_dir())
-    assert weeks == [f"_event_week={w.isoformat()}" for w in WEEKS[:2]]
+    assert weeks == [f"_event_week={w.isoformat()}" for w in WEEKS[1:]]
     assert all(list((warehouse / TABLE / week).glob("*.parquet")) for week in weeks)
 
 
@@ -178,3 +182,4 @@ def test_a_spark_connect_server_gives_the_same_rows_as_local(connect_server, sta
     assert on_connect["master"] == f"connect:{standalone}"
     for field in ("written", "rows", "schema", "table_exists"):
         assert on_connect[field] == local_outcome[field], field
+    _assert_week_folders(warehouse)
