@@ -133,8 +133,8 @@ def run_engine(engine: str, data: Path, workdir: Path, spark_master: str) -> dic
         funnel("run", "--engine", engine, "--config", str(config), "--data", str(data), "--warehouse",
                str(warehouse), "--demo-data"), env)
     shown = subprocess.run(
-        funnel("show", COMPARED, "--engine", engine, "--config", str(config), "--warehouse", str(warehouse),
-               "--format", "json"), env=env, capture_output=True, text=True, check=True).stdout
+        funnel("show", COMPARED, "--engine", engine, "--warehouse", str(warehouse), "--format", "json", "--all-cohorts"),
+        env=env, capture_output=True, text=True, check=True).stdout
     return {"engine": engine, "run_s": seconds, "steps_s": step_seconds(output), "peak_mib": peak, "shown": shown}
 
 
