@@ -3,8 +3,8 @@ Connect server, started on loopback from the installed pyspark package; the same
 
 The deployments run as processes of their own (module-scoped fixtures, killed afterwards); the driver that talks to
 them runs in a child process too (`spark_cluster_scenario`), as a process holds one Spark session and the tests'
-shared local one (`spark`) is already up. Needs what the `spark` fixture needs: without pyspark or Java these tests
-skip, saying why, and with FUNNEL_REQUIRE_SPARK set they fail.
+shared local one (`spark`) is already up. Needs what the `spark` fixture needs (and the Connect test pyspark's
+connect extra): without them these tests skip, saying why, and with FUNNEL_REQUIRE_SPARK set they fail.
 """
 
 from __future__ import annotations
@@ -104,7 +104,15 @@ def standalone(spark, tmp_path_factory):
 @pytest.fixture(scope="module")
 def connect_server(standalone, tmp_path_factory):
     """A Spark Connect server (the package's sbin/start-connect-server.sh, in the foreground) whose jobs run on the
-    standalone cluster: its sc:// URL."""
+    standalone cluster: its sc:// URL. The client needs pyspark's connect extra (the test extra installs it)."""
+    import importlib.util
+
+    missing = [m for m in ("grpc", "grpc_status", "google.rpc", "zstandard") if importlib.util.find_spec(m) is None]
+    if missing:
+        reason = f"the Spark Connect client needs {', '.join(missing)}: pip install 'funnel_assets[spark-connect]'"
+        if os.environ.get("FUNNEL_REQUIRE_SPARK"):
+            pytest.fail(f"FUNNEL_REQUIRE_SPARK is set but {reason}")
+        pytest.skip(reason)
     logs = tmp_path_factory.mktemp("spark_connect")
     env = _spark_env(logs)
     port = _free_port()
