@@ -83,6 +83,7 @@ def _resource(args: argparse.Namespace, vendor_sources: bool = True):
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from funnel_assets.lib.simulator import generate
+    from funnel_assets.lib.simulator.plantings import diagnostic_plantings
 
     out = Path(args.out)
     started = time.monotonic()
@@ -100,6 +101,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             requests=args.requests,
             progress=progress,
             inject=[f.strip() for f in (getattr(args, "inject", None) or "").split(",") if f.strip()],
+            plantings=diagnostic_plantings(args.weeks) if getattr(args, "plant_diagnostics", False) else None,
         )
     except ValueError as error:
         print(f"\nerror: {error}", file=sys.stderr)
@@ -110,6 +112,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     ))
     for fault, planted in truth.get("injected", {}).items():
         print(f"injected {fault}: {planted['count']:,}")
+    for name, planted in truth.get("planted", {}).items():
+        if name != "settings":
+            print(f"planted {name}: " + ", ".join(f"{k}={v}" for k, v in planted.items()))
     print(f"planted parameters and drawn statistics: {out / 'truth.json'}")
     return 0
 
@@ -181,10 +186,14 @@ def _run(args: argparse.Namespace, vendor_sources: bool = True) -> int:
         log.parent.mkdir(parents=True, exist_ok=True)
         # Dagster's own log (a failing step's stack trace among it) goes to the file, not the terminal
         with log.open("a", encoding="utf-8") as stream, contextlib.redirect_stderr(stream):
-            result = run_everything(definitions_for(resource.engine_name), resource, _instance(resource.warehouse), _print_progress, say=_say)
+            result = run_everything(definitions_for(resource.engine_name), resource, _instance(resource.warehouse),
+                                    _print_progress, say=_say, full=getattr(args, "full", False))
     except (ValueError, FileNotFoundError, WarehouseBusy, EngineUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if result is None:
+        print(f"done in {time.monotonic() - began:.1f}s: the warehouse was up to date")
+        return 0
     _print_warnings(result)
     if not result.success:
         _print_failures(result, log)
@@ -516,6 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate_options(p, 2000)
     p.add_argument("--requests", type=int, default=None, help="scale activity to about this many gateway requests")
     p.add_argument("--inject", default="", help="faults to inject, comma-separated: " + ", ".join(_fault_names()))
+    p.add_argument("--plant-diagnostics", action="store_true",
+                   help="plant a broken-quickstart week, SDK users twice as likely to reach production, and a docs "
+                        "page re-read before giving up (truth.json: planted)")
     p.set_defaults(func=cmd_generate)
 
     from funnel_assets.lib.adapters import FORMATS
@@ -550,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", default=None,
         help="YAML file of FunnelResource settings (windows, events, SDK patterns, vendor_sources to convert first)",
     )
+    p.add_argument("--full", action="store_true",
+                   help="rebuild every week, not only what new or changed landing files feed (the default on a "
+                        "warehouse that has seen the data)")
     demo_data_option(p)
     engine_option(p)
     p.set_defaults(func=cmd_run)

@@ -6,7 +6,7 @@ import pytest
 from funnel_assets.definitions import definitions_for
 from funnel_assets.lib.engines import ENGINE_KIND
 
-from funnel_assets.defs.partitions import COHORT_WINDOW, WEEKLY
+from funnel_assets.defs.partitions import COHORT_HISTORY, COHORT_WINDOW, WEEKLY
 
 RAW = [
     "raw_analytics_events",
@@ -45,10 +45,16 @@ EXPECTED["mart_time_to_convert"] = ("marts", ["developer_events", "developer_sta
 EXPECTED["org_stages"] = ("stages", ["developer_events", "identity_key_owners", "identity_users"], "weekly")
 for org_mart in ["mart_org_developers_by_stage", "mart_org_production_rate", "mart_org_stage_conversion", "mart_org_ttfac"]:
     EXPECTED[org_mart] = ("marts", ["developer_events", "org_stages"], "weekly")
+# why they drop off: per cohort, over the developers and their events; indicators and drivers over trailing cohorts
+DIAGNOSTICS = ["mart_paths", "mart_leading_indicators", "mart_conversion_drivers", "mart_developer_propensity",
+               "mart_docs_friction"]
+for diagnostic in DIAGNOSTICS:
+    EXPECTED[diagnostic] = ("marts", ["developer_events", "developer_stages"], "weekly")
 # the HTML report reads the marts it draws, over every week at once
 EXPECTED["funnel_report"] = ("reports", sorted([
     "mart_bottleneck", "mart_dropoffs", "mart_first_day_errors", "mart_production_rate", "mart_sdk_usage",
     "mart_stage_conversion", "mart_time_to_convert", "mart_ttfac_by_cohort", "mart_org_developers_by_stage",
+    "mart_leading_indicators", "mart_conversion_drivers",
 ]), None)
 
 
@@ -91,9 +97,16 @@ def test_weeks_start_on_monday_and_cohorts_follow_ninety_days():
 
 def test_cohort_assets_read_the_event_weeks_of_their_window(definitions):
     graph = definitions.resolve_asset_graph()
-    for name in ["developer_stages", "visitor_intents", "mart_dropoffs", "mart_time_to_convert"] + MARTS:
+    for name in ["developer_stages", "visitor_intents", "mart_dropoffs", "mart_time_to_convert"] + MARTS + DIAGNOSTICS:
         mapping = graph.get_partition_mapping(dg.AssetKey(name), dg.AssetKey("developer_events"))
         assert mapping == COHORT_WINDOW, name
+
+
+def test_baselines_and_pooled_drivers_read_the_trailing_cohorts(definitions):
+    graph = definitions.resolve_asset_graph()
+    assert (COHORT_HISTORY.start_offset, COHORT_HISTORY.end_offset) == (-26, 0)
+    for name in ["mart_leading_indicators", "mart_conversion_drivers", "mart_developer_propensity"]:
+        assert graph.get_partition_mapping(dg.AssetKey(name), dg.AssetKey("developer_stages")) == COHORT_HISTORY, name
 
 
 def test_weekly_assets_backfill_in_a_single_run(definitions):

@@ -114,6 +114,26 @@ def test_report_opens_offline_and_renders_every_chart_with_the_marts_numbers(rep
     shown = {(e, s): z for e, row in zip(grid["y"], grid["z"]) for s, z in zip(grid["x"], row) if z}
     assert shown == {(r.endpoint, r.status): r.n for r in errors_by_cell.itertuples()}
 
+    # the leading indicators against their baseline, the anomalies a trace of their own
+    indicators = pipeline.frame("select strftime(cohort_week, '%Y-%m-%d') as week, * from mart_leading_indicators "
+                                "where baseline is not null and baseline <> 0 order by indicator, cohort_week")
+    lines = {d["name"]: d for d in by_id["chart-indicators"]}
+    assert len(indicators) > 0
+    for indicator, series in indicators.groupby("indicator"):
+        assert lines[indicator]["x"] == list(series.week)
+        assert lines[indicator]["y"] == pytest.approx(list(series.value / series.baseline))
+    flagged = indicators[indicators.is_anomaly]
+    assert lines["anomaly"]["x"] == list(flagged.week)
+
+    # the drivers' forest plot: every odds ratio of the latest pooled week with an interval
+    drivers = pipeline.frame("select * from mart_conversion_drivers where ci_low is not null and cohort_week = "
+                             "(select max(cohort_week) from mart_conversion_drivers)")
+    [forest] = by_id["chart-drivers"]
+    shown = dict(zip(forest["y"], forest["x"]))
+    assert len(shown) == len(drivers) > 10
+    for row in drivers.itertuples():
+        assert shown[f"{row.factor}: {row.value} vs {row.reference}"] == pytest.approx(row.odds_ratio)
+
     quality = by_id["chart-quality"][0]
     quarantined = dict(zip(quality["y"], quality["x"]))
     duplicates = pipeline.frame("select count(*) as n from quarantine where source = 'gateway_requests' "

@@ -18,3 +18,9 @@ COHORT_WINDOW = dg.TimeWindowPartitionMapping(
 # Every asset of funnel_weekly_job takes a range of weeks in one run; the unpartitioned ones too, since
 # `dg launch --partition-range` asks every selected asset for this policy.
 SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+# The trailing cohorts a diagnostic compares a cohort with (leading-indicator baselines, pooled drivers):
+# up to half a year before it.
+COHORT_HISTORY = dg.TimeWindowPartitionMapping(
+    start_offset=-26, end_offset=0, allow_nonexistent_upstream_partitions=True
+)

@@ -76,6 +76,58 @@ class VendorSource(dg.Config):
     options: dict[str, Any] = {}  # the format's options (key_map, log_format, campaign_field, ...)
 
 
+class DiagnosticRules(dg.Config):
+    """How the drop-off diagnostics look: paths, leading-indicator anomalies, conversion drivers, docs friction."""
+
+    # mart_paths: the stage pairs whose paths are shown, each within its window when not converted
+    path_transitions: list[Transition] = [
+        {"from_stage": "account_created", "to_stage": "first_api_call", "window_days": 7},
+        {"from_stage": "first_api_call", "to_stage": "active_integration", "window_days": 14},
+    ]
+    path_max_steps: int = 8  # steps of a path shown (repeats collapsed), then "..."
+    paths_kept: int = 10  # most common paths kept per cohort, transition and outcome
+    # mart_leading_indicators: baseline = median of up to baseline_weeks trailing complete weeks, band = the
+    # larger of anomaly_mads robust standard deviations (1.4826 MAD) and anomaly_min_relative_change of it
+    baseline_weeks: int = 8
+    min_baseline_weeks: int = 6
+    anomaly_mads: float = 3.5
+    anomaly_min_relative_change: float = 0.25
+    # mart_conversion_drivers / mart_developer_propensity: the outcome, and the complete cohorts pooled
+    outcome_stage: str = "production_deployment"
+    outcome_days: int = 90
+    driver_pool_weeks: int = 26
+    # factor -> the value the others are compared with (default: the factor's most common value)
+    driver_references: dict[str, str] = {
+        "client_kind": "raw_http", "first_session_depth": "1", "401_before_first_success": "no",
+        "400_before_first_success": "no", "429_before_first_success": "no", "email_engagement": "none",
+        "account_type": "individual", "docs_reread": "no", "signup_day": "weekday",
+    }
+    # mart_docs_friction: docs pages, a re-read (the same page this often in one sitting), a skim (left this fast)
+    docs_path_prefix: str = "/docs"
+    reread_min_views: int = 3
+    skim_seconds: int = 10
+
+    @property
+    def path_transition_rules(self) -> list[Transition]:
+        return [Transition.model_validate(t) if isinstance(t, dict) else t for t in self.path_transitions]
+
+    def params(self) -> dict:
+        return {
+            "path_max_steps": self.path_max_steps,
+            "paths_kept": self.paths_kept,
+            "baseline_weeks": self.baseline_weeks,
+            "min_baseline_weeks": self.min_baseline_weeks,
+            "anomaly_mads": self.anomaly_mads,
+            "anomaly_min_relative_change": self.anomaly_min_relative_change,
+            "outcome_stage": self.outcome_stage,
+            "outcome_days": self.outcome_days,
+            "driver_pool_weeks": self.driver_pool_weeks,
+            "docs_path_prefix": self.docs_path_prefix,
+            "reread_min_views": self.reread_min_views,
+            "skim_seconds": self.skim_seconds,
+        }
+
+
 # Published with the code, so pseudonyms made with it can be recomputed by anyone: for demo data only.
 DEMO_PSEUDONYM_KEY = "funnel-assets-demo-key"
 
@@ -101,6 +153,7 @@ class FunnelRules(dg.Config):
     # an organisation's second developer joining within this many days of its first counts as early
     org_second_developer_days: int = 7
     transitions: list[Transition] = DEFAULT_TRANSITIONS
+    diagnostics: DiagnosticRules = DiagnosticRules()
     client_patterns: list[ClientPattern] = [
         {"pattern": r.pattern, "kind": r.kind, "name": r.name} for r in DEFAULT_RULES
     ]
@@ -134,7 +187,7 @@ class FunnelRules(dg.Config):
             "first_session_hours": self.first_session_hours,
             "horizon_days": self.horizon_days,
             "org_second_developer_days": self.org_second_developer_days,
-        }
+        } | self.diagnostics.params()
 
 
 class FunnelResource(dg.ConfigurableResource):

@@ -30,6 +30,7 @@ KINDS = {
     "check_failed": "Data-quality check failed",
     "check_warning": "Data-quality check warning",
     "run_failed": "Run failed",
+    "indicator_anomaly": "Leading indicator anomaly",
 }
 
 

@@ -37,18 +37,19 @@ def materialize_sql(
     context: dg.AssetExecutionContext,
     engine: Engine,
     table: str,
-    sql_path: Path,
+    sql_path: Path | None,
     params: dict[str, Any],
     partition_column: str,
     preview: bool = False,
     descriptions: dict[str, str] | None = None,
+    select_sql: str | None = None,
 ) -> dg.MaterializeResult:
-    """Replace this run's partitions of `table` with the rows `sql_path` selects."""
+    """Replace this run's partitions of `table` with the rows `sql_path` (or the statement `select_sql`) selects."""
     start, end = partition_bounds(context)
     bounds = {"week_start": start, "week_end": end}
     written = engine.replace_rows(
         table,
-        read_sql(sql_path),
+        read_sql(sql_path) if select_sql is None else select_sql,
         {**params, **bounds},
         f"{partition_column} >= cast($week_start as date) and {partition_column} < cast($week_end as date)",
         bounds,

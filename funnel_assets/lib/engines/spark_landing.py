@@ -3,7 +3,7 @@
 `landing_lines(spark, files, data_dir)` reads the day files on the executors
 (Spark's `binaryFile` source, one file per row, and a per-file function in
 `mapInArrow`: nothing is collected to the driver) into the rows of
-`duckdb_engine._LINES_SCHEMA`: file (relative to the data folder), line number
+`ingest._LINES_SCHEMA`: file (relative to the data folder), line number
 (1-based), event week, line text (null for an empty line), read error.
 A file is read as DuckDB's strict reader reads it (lines ending in `\\n`,
 `\\r\\n` or `\\r`, a byte order mark dropped, an empty line null) where DuckDB
@@ -44,8 +44,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from funnel_assets.lib.contracts import Field, SourceContracts
-from funnel_assets.lib.engines.duckdb_engine import _LINES_SCHEMA
 from funnel_assets.lib.ingest import (
+    _LINES_SCHEMA,
     BAD_VERSION,
     EMPTY_LINE,
     MALFORMED_JSON,
@@ -54,8 +54,8 @@ from funnel_assets.lib.ingest import (
     VERSION_FIELD,
     field_rules,
     lenient_lines,
+    _relative,
     no_contract,
-    relative,
 )
 from funnel_assets.lib.landing import DayFile
 
@@ -173,14 +173,14 @@ def landing_lines(spark: SparkSession, files: list[DayFile], data_dir: Path) -> 
     the files read leniently come to the driver (and a file without lines, which is read there: it is empty)."""
     if not files:
         return spark.createDataFrame([], LINES_SCHEMA), {}
-    names = {str(f.path.absolute()): (relative(f.path, data_dir), f.week) for f in files}
+    names = {str(f.path.absolute()): (_relative(f.path, data_dir), f.week) for f in files}
     if len(names) != len(files):
         raise ValueError("landing_lines: a landing file is listed twice")
     contents = spark.read.format("binaryFile").load([f.path.absolute().as_uri() for f in files]).select("path", "content")
     read = contents.mapInArrow(_reader(names), _WITH_FALLBACK).localCheckpoint(eager=True)
     fallbacks = {r["file"]: r["fallback"] for r in read.select("file", "fallback").distinct().collect()}
     for f in files:
-        name = relative(f.path, data_dir)
+        name = _relative(f.path, data_dir)
         if name not in fallbacks:
             fallbacks[name] = file_lines(f.path.read_bytes(), f.path.name.endswith(".gz"))[2]
     return read.drop("fallback"), {name: why for name, why in fallbacks.items() if why is not None}

@@ -318,6 +318,60 @@ def dropoff_actions(go, marts) -> Chart:
     )
 
 
+def indicator_anomalies(go, marts) -> Chart:
+    rows = marts["mart_leading_indicators"]
+    rows = rows[rows.baseline.notna() & (rows.baseline != 0)].assign(week=lambda f: _weeks(f))
+    rows = rows.assign(ratio=rows.value / rows.baseline).sort_values(["indicator", "week"])
+    figure = go.Figure()
+    for indicator, series in rows.groupby("indicator", sort=True):
+        figure.add_scatter(name=indicator, x=series.week, y=series.ratio, mode="lines", opacity=0.6,
+                           customdata=list(zip(series.value, series.baseline, series.lower, series.upper)),
+                           hovertemplate="%{x}: %{customdata[0]:.4g} against a baseline of %{customdata[1]:.4g} "
+                                         "(band %{customdata[2]:.4g} .. %{customdata[3]:.4g})<extra>" + indicator + "</extra>")
+    flagged = rows[rows.is_anomaly.astype(bool)]
+    figure.add_scatter(name="anomaly", x=flagged.week, y=flagged.ratio, mode="markers+text",
+                       text=flagged.indicator + " " + flagged.direction.astype(str), textposition="top center",
+                       marker={"size": 13, "color": "#d62728", "symbol": "x"},
+                       hovertemplate="%{x}: %{text}, %{y:.2f} x the baseline<extra>anomaly</extra>")
+    figure.add_hline(y=1.0, line_dash="dot", line_color="grey")
+    figure.update_layout(yaxis={"title": "value / baseline (median of the trailing complete weeks)", "type": "log"},
+                         xaxis_title="signup week")
+    figure.update_xaxes(type="category")
+    return Chart(
+        "indicators", "Leading indicators against their baseline, anomalies marked",
+        "Each indicator divided by the median of its trailing complete weeks; a red x is a week outside the "
+        "robust band (median and MAD, with a relative floor), which the alert sensor reports once.",
+        "funnel trace mart_first_day_errors --cohort WEEK --status 401",
+        figure, int(len(rows) + len(flagged)),
+    )
+
+
+def driver_forest(go, marts) -> Chart:
+    rows = marts["mart_conversion_drivers"]
+    latest = rows[rows.cohort_week == rows.cohort_week.max()] if len(rows) else rows
+    shown = latest[latest.ci_low.notna()].sort_values(["factor", "value"], ascending=False)
+    labels = shown.factor + ": " + shown.value + " vs " + shown.reference
+    figure = go.Figure(go.Scatter(
+        name="odds ratio", x=shown.odds_ratio, y=labels, mode="markers",
+        error_x={"type": "data", "symmetric": False, "array": shown.ci_high - shown.odds_ratio,
+                 "arrayminus": shown.odds_ratio - shown.ci_low},
+        customdata=list(zip(shown.ci_low, shown.ci_high, shown.p_value, shown.developers)),
+        hovertemplate="%{y}: %{x:.2f} (95 % CI %{customdata[0]:.2f} .. %{customdata[1]:.2f}, p %{customdata[2]:.2g}, "
+                      "%{customdata[3]} developers)<extra></extra>",
+    ))
+    figure.add_vline(x=1.0, line_dash="dot", line_color="grey")
+    outcome = latest.outcome.iloc[0] if len(latest) else "the outcome"
+    figure.update_layout(xaxis={"title": f"odds ratio of {outcome} (log scale)", "type": "log"}, showlegend=False)
+    pooled = f"{_weeks(latest).min()} .. {pd.to_datetime(latest.pooled_to).max():%Y-%m-%d}" if len(latest) else ""
+    return Chart(
+        "drivers", "Conversion drivers: odds ratios with 95 % intervals",
+        f"Over the complete cohorts pooled up to the latest week ({pooled}); an interval that crosses 1 is no "
+        "evidence of an effect.",
+        "funnel trace mart_segment_conversion --cohort WEEK --segment client_kind --segment-value raw_http",
+        figure, int(len(shown)),
+    )
+
+
 def data_quality(go, quarantine: pd.DataFrame, checks: list[dict]) -> Chart:
     failed = [c for c in checks if not c["passed"]]
     labels = ["checks passed", "failed (ERROR)", "failed (WARN)"] + [
@@ -338,11 +392,12 @@ def data_quality(go, quarantine: pd.DataFrame, checks: list[dict]) -> Chart:
 
 MART_CHARTS: list[Callable] = [
     funnel_bars, conversion_heatmap, conversion_trend, bottleneck_bands, ttfac_percentiles, production_rates,
-    org_funnel, sdk_share, first_day_errors, time_to_convert, dropoff_actions,
+    org_funnel, sdk_share, first_day_errors, time_to_convert, dropoff_actions, indicator_anomalies, driver_forest,
 ]
 MARTS = [
     "mart_stage_conversion", "mart_ttfac_by_cohort", "mart_production_rate", "mart_sdk_usage",
     "mart_first_day_errors", "mart_bottleneck", "mart_time_to_convert", "mart_dropoffs", "mart_org_developers_by_stage",
+    "mart_leading_indicators", "mart_conversion_drivers",
 ]
 
 

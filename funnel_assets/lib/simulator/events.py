@@ -25,7 +25,9 @@ SITE = "https://acme.dev"
 INTENT_PATHS = ("/docs", "/docs/quickstart", "/docs/api/customers", "/docs/api/charges", "/docs/webhooks", "/pricing")
 OTHER_PATHS = ("/", "/blog/launching-acme-v1", "/blog/idempotency-keys", "/customers", "/about", "/changelog")
 DASHBOARD_PATHS = ("/dashboard", "/dashboard/api-keys", "/dashboard/webhooks")
-PAGE_PATHS = INTENT_PATHS + ("/signup",) + OTHER_PATHS + DASHBOARD_PATHS
+FRICTION_PATHS = ("/docs/authentication",)  # only read when a planting asks for it (plantings.py)
+FRICTION_READ_GAP_MS = 75_000  # between two reads of that page: one sitting, not a skim
+PAGE_PATHS = INTENT_PATHS + ("/signup",) + OTHER_PATHS + DASHBOARD_PATHS + FRICTION_PATHS
 SIGNUP_PATH = PAGE_PATHS.index("/signup")
 # (channel, referrer, utm_source, utm_medium, utm_campaign) of a visit's first page view
 ATTRIBUTIONS = (
@@ -67,25 +69,19 @@ def _uniform(rng, size, low, high) -> np.ndarray:
     return low + rng.random(size) * (np.asarray(high) - np.asarray(low))
 
 
-def draw_identities(rng: np.random.Generator, devs: dict[str, np.ndarray]) -> dict[str, pa.Array]:
-    """User ids, unique e-mail addresses and org ids (some organisations have several developers)."""
+def draw_identities(rng: np.random.Generator, devs: dict[str, np.ndarray], org_of: np.ndarray) -> dict[str, pa.Array]:
+    """User ids, unique e-mail addresses and the org id of each developer's organisation (`org_of`, -1: none)."""
     n = len(devs["signup_at"])
     first, last = rng.integers(0, len(FIRST_NAMES), n), rng.integers(0, len(LAST_NAMES), n)
     email = concat(
         lookup(FIRST_NAMES, first), ".", lookup(LAST_NAMES, last), integers_text(np.arange(n) + 1),
         "@", lookup(DOMAINS, rng.integers(0, len(DOMAINS), n)),
     )
-    organization = np.flatnonzero(devs["account_type"] == ACCOUNT_TYPES.index("organization"))
-    org_of = np.arange(len(organization))
-    joins = (np.arange(len(organization)) > 0) & (rng.random(len(organization)) < 0.2)
-    org_of[joins] = org_of[rng.integers(0, np.maximum(np.flatnonzero(joins), 1))]  # an earlier organisation
-    org_index = np.full(n, -1)
-    org_index[organization] = org_of
-    org_ids = base62_ids(rng, len(organization), 14, "org_")
+    org_ids = base62_ids(rng, int(org_of.max(initial=-1)) + 1, 14, "org_")
     return {
         "user_id": base62_ids(rng, n, 16, "usr_"),
         "email": email,
-        "org_id": org_ids.take(pa.array(org_index, mask=org_index < 0)),
+        "org_id": org_ids.take(pa.array(org_of, mask=org_of < 0)),
     }
 
 
@@ -201,6 +197,17 @@ def _developer_analytics(rng, out: Analytics, devs, plan, end: float) -> None:
     _docs_visits(rng, out, devs, plan)
     _key_events(rng, out, devs, plan)
     _milestone_and_webhooks(rng, out, devs, end)
+    if "friction_reads" in devs:
+        _friction_page_reads(out, devs, end)
+
+
+def _friction_page_reads(out: Analytics, devs, end: float) -> None:
+    """The planted docs page, read `friction_reads` times in one sitting (plantings.py); no draws of the batch's own."""
+    dev = np.repeat(np.arange(len(devs["signup_at"])), devs["friction_reads"])
+    nth = np.arange(len(dev)) - np.repeat(np.cumsum(devs["friction_reads"]) - devs["friction_reads"], devs["friction_reads"])
+    time = devs["friction_at"][dev] + nth * FRICTION_READ_GAP_MS
+    dev, time = dev[time <= end], time[time <= end]
+    out.page(time, devs["friction_page"][dev], dev, dev)
 
 
 def _docs_visits(rng, out: Analytics, devs, plan) -> None:

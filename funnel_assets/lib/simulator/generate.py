@@ -25,12 +25,14 @@ from .events import draw_identities, write_batch
 from .faults import FaultInjector
 from .gateway import REVOKED
 from .model import STAGE_TIME_COLUMNS, draw_developers, labels, last_event_ms, observation_end_ms, take
+from .orgs import form_orgs, summarize_orgs
 from .parameters import CLIENTS, DEFAULT_PARAMETERS, Parameters
+from .plantings import Plantings, plant
 from .plan import expected_requests, plan_activity, request_scale
 from .summary import DEFINITIONS, summarize
 from .writer import TIME_FIELDS, LandingWriter
 
-STREAMS = ("developers", "plan", "identities", "batch")
+STREAMS = ("developers", "plan", "identities", "batch", "plantings", "orgs")
 EXPECTED_DEVELOPERS = 400_000
 EXPECTED_SEED = 20_250_106  # fixed, so "expected" is the model's, the same for every run seed
 MAX_BATCH_DEVELOPERS = 5_000
@@ -101,6 +103,7 @@ def _developers_table(devs, plan, ids) -> pd.DataFrame:
         "bad_request_first_day": devs["bad_request_first_day"],
         "rate_limited_first_day": devs["rate_limited_first_day"],
         "failed_attempts_only": devs["failed_attempts_only"],
+        **({"friction_reads": devs["friction_reads"]} if "friction_reads" in devs else {}),
     })
 
 
@@ -144,24 +147,30 @@ def generate(
     progress: Callable[[int, int], None] | None = None,
     params: Parameters = DEFAULT_PARAMETERS,
     inject: Sequence[str] = (),
+    plantings: Plantings | None = None,
 ) -> dict:
     """Write `out_dir/landing/<source>/<day>.jsonl`, `truth.json` and `truth_developers.csv.gz`; return the truth.
 
     `inject`: names of data faults to plant (faults.FAULTS); what was planted, and how much, is
-    truth["injected"][fault] = {"count": n, ...}."""
+    truth["injected"][fault] = {"count": n, ...}. `plantings`: the diagnostic plantings (plantings.py), recorded
+    as truth["planted"]."""
     out_dir = Path(out_dir)
     faults = FaultInjector(inject, seed) if inject else None
     p = replace(params, start=start, weeks=weeks)
     devs = draw_developers(_rng(seed, "developers"), developers, p)
     devs = take(devs, np.argsort(devs["signup_at"], kind="stable"))
+    planted = plant(_rng(seed, "plantings"), devs, p, plantings) if plantings is not None else None
     plan = plan_activity(_rng(seed, "plan"), devs, p)
     scale = request_scale(devs, plan, p, requests)
-    ids = draw_identities(_rng(seed, "identities"), devs)
+    org_of = form_orgs(_rng(seed, "orgs"), devs, p)
+    ids = draw_identities(_rng(seed, "identities"), devs, org_of)
     sink, counts = _write_landing(out_dir, devs, plan, ids, p, seed, scale, progress, faults)
     if faults is not None:
         faults.finish(out_dir / "landing")
 
-    drawn = summarize(devs, p)
+    drawn = summarize(devs, p) | {"orgs": summarize_orgs(devs, org_of, p)}
+    model = draw_developers(np.random.default_rng(EXPECTED_SEED), EXPECTED_DEVELOPERS, p)
+    model_orgs = form_orgs(np.random.default_rng([EXPECTED_SEED, STREAMS.index("orgs")]), model, p)
     truth = {
         "parameters": p.to_json() | {
             "seed": seed,
@@ -182,12 +191,13 @@ def generate(
             "as_of": _iso(sink.latest_ms) if sink.latest_ms > 0 else None,
         },
         "definitions": DEFINITIONS,
-        "expected": summarize(draw_developers(np.random.default_rng(EXPECTED_SEED), EXPECTED_DEVELOPERS, p), p,
-                              quantile_grid=True),
+        "expected": summarize(model, p, quantile_grid=True) | {"orgs": summarize_orgs(model, model_orgs, p)},
         "drawn": drawn,
     }
     if faults is not None:
         truth["injected"] = faults.truth()
+    if planted is not None:
+        truth["planted"] = planted
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     _write_gzip_csv(_developers_table(devs, plan, ids), out_dir / "truth_developers.csv.gz")
     return truth
