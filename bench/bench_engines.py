@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -138,6 +139,17 @@ def run_engine(engine: str, data: Path, workdir: Path, spark_master: str) -> dic
     return {"engine": engine, "run_s": seconds, "steps_s": step_seconds(output), "peak_mib": peak, "shown": shown}
 
 
+def _same(a, b) -> bool:
+    """Equal cell by cell: integers and text exactly, rates and percentiles to 1e-9."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, abs_tol=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1_000_000, help="gateway requests to generate (about)")
@@ -160,7 +172,7 @@ def main() -> None:
         duck, spark = results["duckdb"], results["spark"]
         print(f"{'spark/duckdb':>12}: run {spark['run_s'] / duck['run_s']:.2f}x, steps "
               f"{spark['steps_s'] / max(duck['steps_s'], 1e-9):.2f}x, peak memory {spark['peak_mib'] / duck['peak_mib']:.2f}x")
-        same = json.loads(duck["shown"]) == json.loads(spark["shown"])
+        same = _same(json.loads(duck["shown"]), json.loads(spark["shown"]))
         print(f"{COMPARED}: {'the same' if same else 'DIFFERENT'} on both engines (funnel show --format json)")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
