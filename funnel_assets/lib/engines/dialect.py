@@ -9,7 +9,8 @@ rewrites below, where sqlglot is wrong for Spark or leaves a DuckDB-only call as
   `epoch_ms(t)`: `unix_millis(t)`;
 - `len(list)`: `size(list)`; `list[i]` (1-based, null past the end): `try_element_at(list, i)`;
 - `list(distinct x order by x)`: `array_sort(collect_set(x))`;
-- `quantile_cont(x, q)` / `median(x)`: `percentile(x, q)`, Spark's exact linear interpolation
+- `quantile_cont(x, q)` / `median(x)` / `percentile_cont(q) within group (order by x)`: `percentile(x, q)`,
+  Spark's exact linear interpolation
   (never `percentile_approx`, which sqlglot maps `median` to on some targets);
 - `regexp_full_match(s, p)`: `s rlike '^(?:p)$'`;
 - `cast(unnest(list) as t)`: `explode(cast(list as array<t>))` (Spark cannot cast a generator);
@@ -179,6 +180,13 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         one_based = (exp.Literal.number(int(index.this) + 1) if isinstance(index, exp.Literal) and not index.is_string
                      else exp.Add(this=index, expression=exp.Literal.number(1)))
         return _call("try_element_at", node.this, one_based)
+    if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileCont):
+        # percentile_cont(q) within group (order by x): visited before the PercentileCont inside it, which
+        # alone holds only q
+        ordered = node.expression.expressions
+        if len(ordered) != 1 or ordered[0].args.get("desc"):
+            raise ValueError("percentile_cont(q) within group needs one ascending order key to run on Spark")
+        return _call("percentile", ordered[0].this, node.this.this)
     if isinstance(node, (exp.PercentileCont, exp.Quantile, exp.Median)) or name in ("quantile_cont", "median"):
         value = args[0] if args else node.this
         quantile = exp.Literal.number("0.5") if isinstance(node, exp.Median) or name == "median" else (
