@@ -132,3 +132,17 @@ def test_percentile_cont_within_group_is_the_exact_percentile_on_spark(spark, tm
     assert duck.p[0] == pytest.approx(8.2) and duck.p.isna()[1]  # exact interpolation; all-null group -> null
     ours = [tuple(r) for r in spark.sql(to_engine(sql, "spark")).collect()]
     assert not differences(duck, list(duck.columns), ours), ours
+
+
+def test_date_diff_counts_the_boundaries_crossed_on_spark_as_on_duckdb(spark, tmp_path):
+    """DuckDB's date_diff counts boundaries crossed (0.9 s to 2.1 s: 2 seconds; 23:00 to 01:00: 1 day), Spark's
+    datediff whole units elapsed (1 and 0): the rewrite truncates both ends first."""
+    sql = ("select date_diff('second', a, b) as s, date_diff('minute', a, b) as m, date_diff('hour', a, b) as h, "
+           "date_diff('day', a, b) as d from (values "
+           "(timestamp '2025-01-01 00:00:00.900', timestamp '2025-01-01 00:00:02.100'), "
+           "(timestamp '2025-01-01 23:59:59.500', timestamp '2025-01-02 01:00:00.250')) as t(a, b) order by s")
+    with connect(tmp_path / "w.duckdb", KEY) as engine:
+        duck = engine.frame(sql)
+    assert duck.values.tolist() == [[2, 0, 0, 0], [3601, 61, 2, 1]]
+    ours = [tuple(r) for r in spark.sql(to_engine(sql, "spark")).collect()]
+    assert not differences(duck, list(duck.columns), ours), ours
