@@ -15,9 +15,10 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/funnel demo
 
-# -rs: every skipped test says why (no PostgreSQL, no browser, no vendor samples in FUNNEL_SAMPLES_DIR)
+# -rs: every skipped test says why (no PostgreSQL, no browser, no vendor samples in FUNNEL_SAMPLES_DIR);
+# --durations: the 25 slowest tests, to keep CI inside its time
 test: install
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs --durations=25
 
 ui: install
 	mkdir -p .funnel/warehouse.dagster

@@ -6,6 +6,13 @@ the time inside the assets' code (the rest of "run s" is process start-up and
 Dagster recording one materialisation per asset per week in its instance).
 
     python bench/bench_run.py --requests 1000000 10000000
+
+`--incremental` times the weekly case instead: a full `funnel run` on the
+data with its last week's landing files held back, then, with them restored,
+the incremental `funnel run` that follows (both on the same warehouse), and
+their ratio.
+
+    python bench/bench_run.py --incremental --requests 200000 --weeks 12
 """
 
 from __future__ import annotations
@@ -89,14 +96,72 @@ def bench(requests: int, workdir: Path, seed: int) -> dict:
     }
 
 
+def bench_incremental(requests: int, weeks: int, workdir: Path, seed: int) -> dict:
+    """A full run of the data without its last week, then the run after that week lands."""
+    from funnel_assets.lib.contracts import SOURCES
+    from funnel_assets.lib.landing import day_files
+    from funnel_assets.lib.simulator import generate
+
+    data = workdir / f"data_{requests}_{weeks}w"
+    if not (data / "truth.json").exists():
+        print(f"generating about {requests:,} gateway requests over {weeks} signup weeks ...", flush=True)
+        generate(data, developers=max(2000, requests // 200), weeks=weeks, seed=seed, requests=requests)
+    files = [f for source in SOURCES for f in day_files(data, source)]
+    last = max(f.week for f in files)
+    held = workdir / "held_back"
+    moved = [f.path for f in files if f.week == last]
+    for path in moved:
+        (held / path.relative_to(data)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, held / path.relative_to(data))
+    warehouse = workdir / f"warehouse_{requests}_{weeks}w.duckdb"
+    for leftover in workdir.glob(f"{warehouse.stem}*"):
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    command = [sys.executable, "-m", "funnel_assets.cli", "run", "--data", str(data), "--warehouse", str(warehouse),
+               "--demo-data"]
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # the instance beside the warehouse
+    try:
+        full_s, full_mb, _ = timed(command, env)
+    finally:
+        for path in moved:
+            shutil.move(held / path.relative_to(data), path)
+    incremental_s, incremental_mb, output = timed(command, env)
+    if "incremental:" not in output:
+        raise SystemExit(f"the second run was not incremental:\n{output[-2000:]}")
+    return {
+        "event_weeks": len({f.week for f in files}) - 1,
+        "landing_lines": lines_in(data / "landing"),
+        "new_files": len(moved),
+        "full_s": full_s,
+        "full_peak_mib": full_mb,
+        "incremental_s": incremental_s,
+        "incremental_peak_mib": incremental_mb,
+        "ratio": incremental_s / full_s,
+        "plan": next(line for line in output.splitlines() if line.startswith("incremental:")),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--workdir", default=None, help="keep generated data here between runs (default: a temp dir)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--incremental", action="store_true",
+                        help="time a full run without the last week, then the incremental run once it lands")
+    parser.add_argument("--weeks", type=int, default=12, help="signup weeks of the generated data (--incremental)")
     args = parser.parse_args()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="funnel_bench_"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.incremental:
+        print(f"{'requests':>12} {'event weeks':>11} {'lines':>12} {'full s':>8} {'MiB':>6} {'+1 week s':>9} {'MiB':>6} {'ratio':>6}")
+        for requests in args.requests:
+            r = bench_incremental(requests, args.weeks, workdir, args.seed)
+            print(f"{requests:>12,} {r['event_weeks']:>11} {r['landing_lines']:>12,} {r['full_s']:>8.1f} "
+                  f"{r['full_peak_mib']:>6.0f} {r['incremental_s']:>9.1f} {r['incremental_peak_mib']:>6.0f} "
+                  f"{r['ratio']:>6.2f}", flush=True)
+            print(f"  {r['plan']}", flush=True)
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     print(
         f"{'requests':>12} {'lines':>12} {'run s':>8} {'steps s':>8} {'events/s':>10} {'peak MiB':>9} "
         f"{'floor s':>8} {'floor MiB':>9} {'ratio':>6}"

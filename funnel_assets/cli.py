@@ -186,10 +186,14 @@ def _run(args: argparse.Namespace, vendor_sources: bool = True) -> int:
         log.parent.mkdir(parents=True, exist_ok=True)
         # Dagster's own log (a failing step's stack trace among it) goes to the file, not the terminal
         with log.open("a", encoding="utf-8") as stream, contextlib.redirect_stderr(stream):
-            result = run_everything(definitions_for(resource.engine_name), resource, _instance(resource.warehouse), _print_progress, say=_say)
+            result = run_everything(definitions_for(resource.engine_name), resource, _instance(resource.warehouse),
+                                    _print_progress, say=_say, full=getattr(args, "full", False))
     except (ValueError, FileNotFoundError, WarehouseBusy, EngineUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if result is None:
+        print(f"done in {time.monotonic() - began:.1f}s: the warehouse was up to date")
+        return 0
     _print_warnings(result)
     if not result.success:
         _print_failures(result, log)
@@ -558,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", default=None,
         help="YAML file of FunnelResource settings (windows, events, SDK patterns, vendor_sources to convert first)",
     )
+    p.add_argument("--full", action="store_true",
+                   help="rebuild every week, not only what new or changed landing files feed (the default on a "
+                        "warehouse that has seen the data)")
     demo_data_option(p)
     engine_option(p)
     p.set_defaults(func=cmd_run)

@@ -11,11 +11,9 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from funnel_assets.orchestration.launch import SLICE_TAG
-from funnel_assets.orchestration.weeks import closed_week
 from funnel_assets.defs.automation.resources import AlertSinksResource
 from funnel_assets.defs.automation.schedules import funnel_weekly_job_schedule
 from funnel_assets.defs.automation.sensors import (
-    SCHEDULE_GRACE,
     data_quality_alert_sensor,
     late_landing_files_sensor,
     run_failure_alert_sensor,
@@ -59,30 +57,40 @@ def cohort_assets(repository):
 
 
 @pytest.mark.parametrize(
-    ("tick", "closed", "first_open"),
+    ("tick", "closed", "look_back", "first_open", "first_week"),
     [
-        (datetime(2025, 6, 2, 6, 0, tzinfo=timezone.utc), "2025-05-26", "2025-02-24"),  # its Monday 06:00
-        (datetime(2025, 6, 4, 15, 30, tzinfo=timezone.utc), "2025-05-26", "2025-02-24"),  # a late tick, mid-week
-        (datetime(2020, 2, 3, 6, 0, tzinfo=timezone.utc), "2020-01-27", "2020-01-06"),  # clipped at the first partition
+        (datetime(2025, 6, 2, 6, 0, tzinfo=timezone.utc), "2025-05-26", "2025-04-28", "2024-12-23", "2020-01-06"),
+        (datetime(2025, 6, 4, 15, 30, tzinfo=timezone.utc), "2025-05-26", "2025-04-28", "2024-12-23", "2020-01-06"),
+        (datetime(2020, 2, 3, 6, 0, tzinfo=timezone.utc), "2020-01-27", "2020-01-06", "2020-01-06", None),  # clipped
     ],
 )
-def test_weekly_schedule_refreshes_the_closed_week_then_only_the_open_cohorts(repository, cohort_assets, tick, closed, first_open):
+def test_weekly_schedule_takes_the_closed_week_as_funnel_run_takes_a_new_week(
+        tmp_path, repository, cohort_assets, tick, closed, look_back, first_open, first_week):
+    """The closed week's files are new: its raw partitions, developer_events from the intent look-back (4 weeks)
+    before it, the cohorts whose reach takes those weeks (18 weeks: 90-day horizon plus the 30-day window), then
+    the as-of marts for every cohort since the first week (no landing file here: the first partition)."""
     with dg.instance_for_test() as instance:
         # the funnel resource holds the warehouse during runs (setup and teardown): its contexts are context managers
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=repository,
-                                       resources={"funnel": FunnelResource()}) as context:
-            sources, cohorts = funnel_weekly_job_schedule(context)
-    assert _names(sources) == RAW | IDENTITY | {"developer_events"}
-    assert _weeks(sources) == (closed, closed)
-    assert sources.tags[SLICE_TAG] == "sources"
-    assert {"developer_stages", "visitor_intents", "mart_stage_conversion", "mart_ttfac_by_cohort", "mart_sdk_usage",
-            "mart_first_session_depth", "mart_production_rate"} <= _names(cohorts) <= cohort_assets
-    # signup weeks from 13 before the closed week through it: the cohorts whose 90 days are not over
-    assert _weeks(cohorts) == (first_open, closed)
+                                       resources={"funnel": FunnelResource(data_dir=str(tmp_path))}) as context:
+            requests = funnel_weekly_job_schedule(context)
+    raw, events, cohorts, *as_of = requests
+    assert _names(raw) == RAW | IDENTITY and _weeks(raw) == (closed, closed)
+    assert _names(events) == {"developer_events"} and _weeks(events) == (look_back, closed)
+    assert raw.tags[SLICE_TAG] == events.tags[SLICE_TAG] == "sources"
+    assert _names(cohorts) == cohort_assets and _weeks(cohorts) == (first_open, closed)
     assert cohorts.tags[SLICE_TAG] == "cohorts"
+    if first_week is None:
+        assert as_of == []  # every cohort is in the one before
+    else:
+        (as_of,) = as_of
+        # the marts whose rows carry the as-of time, and the diagnostics that read the trailing cohorts
+        assert _names(as_of) == {"mart_stage_conversion", "mart_org_stage_conversion", "mart_dropoffs",
+                                 "mart_leading_indicators", "mart_conversion_drivers", "mart_developer_propensity"}
+        assert _weeks(as_of) == (first_week, closed)
     job = repository.get_job("funnel_weekly_job")
-    assert set(sources.asset_selection) | set(cohorts.asset_selection) <= set(job.asset_layer.executable_asset_keys)
-    assert sources.run_key != cohorts.run_key
+    assert set().union(*(r.asset_selection for r in requests)) <= set(job.asset_layer.executable_asset_keys)
+    assert len({r.run_key for r in requests}) == len(requests)
 
 
 # --- late landing files ----------------------------------------------------------------------
@@ -121,11 +129,11 @@ def test_late_landing_files_refresh_their_event_week_and_the_cohorts_reading_it(
     gateway_w1 = _landing(data_dir, "gateway_requests", w1 + timedelta(days=2), [_request(1, w1)])
     with dg.instance_for_test() as instance:
         first = _tick(late_landing_files_sensor, instance, None, definitions, resources)
-        sources, cohorts = first.run_requests
-        assert _names(sources) == RAW | IDENTITY | {"developer_events"}
+        (sources, cohorts) = first.run_requests
+        assert _names(sources) == {"raw_gateway_requests", "developer_events"} | IDENTITY
         assert _weeks(sources) == ("2025-03-03", "2025-03-03")
-        # event week E is read by the signup weeks E-13 .. E+4
-        assert _weeks(cohorts) == ("2024-12-02", "2025-03-31")
+        # the cohorts whose reach takes the week, from the first week with data
+        assert _weeks(cohorts) == ("2025-03-03", "2025-03-03")
         assert _names(cohorts) == cohort_assets
         cursor = first.cursor
 
@@ -133,17 +141,19 @@ def test_late_landing_files_refresh_their_event_week_and_the_cohorts_reading_it(
         again = _tick(late_landing_files_sensor, instance, cursor, definitions, resources)
         assert again.run_requests == [] and again.skip_reason is not None
 
-        # a new file, and a changed one (a line appended), both in week 2
+        # a new file in week 2: that source, that week; the cohorts of both weeks read it
         _landing(data_dir, "email_events", w2 + timedelta(days=1), [
             {"event_id": "e1", "email": "a@example.com", "campaign": "c", "event": "open", "timestamp": f"{w2}T09:00:00+00:00"}])
         later = _tick(late_landing_files_sensor, instance, cursor, definitions, resources)
-        assert [_weeks(r) for r in later.run_requests] == [("2025-03-10", "2025-03-10"), ("2024-12-09", "2025-04-07")]
+        assert [_weeks(r) for r in later.run_requests] == [("2025-03-10", "2025-03-10"), ("2025-03-03", "2025-03-10")]
+        assert _names(later.run_requests[0]) == {"raw_email_events", "developer_events"} | IDENTITY
         cursor = later.cursor
+        # a changed file (a line appended) in week 1: its source from week 1 on (a duplicate's first occurrence)
         with open(gateway_w1, "a") as handle:
             handle.write(json.dumps(_request(2, w1)) + "\n")
         _age(gateway_w1, 300)
         changed = _tick(late_landing_files_sensor, instance, cursor, definitions, resources)
-        assert [_weeks(r) for r in changed.run_requests] == [("2025-03-03", "2025-03-03"), ("2024-12-02", "2025-03-31")]
+        assert [_weeks(r) for r in changed.run_requests] == [("2025-03-03", "2025-03-10"), ("2025-03-03", "2025-03-10")]
         cursor = changed.cursor
 
         # a file still being written waits for the next tick
@@ -151,15 +161,16 @@ def test_late_landing_files_refresh_their_event_week_and_the_cohorts_reading_it(
         os.utime(fresh, None)
         assert _tick(late_landing_files_sensor, instance, cursor, definitions, resources).run_requests == []
 
-        # a new user re-attributes later events: from the intent look-back before it to the last closed week
+        # a new user (a source of the identity map): the raw weeks from it on, developer_events from the intent
+        # look-back before it (clipped at the first week with data)
         _age(fresh)
         _landing(data_dir, "auth_users", w1, [
             {"user_id": "u9", "email": "u9@example.com", "account_type": "individual", "created_at": f"{w1}T08:00:00+00:00"}])
         identity = _tick(late_landing_files_sensor, instance, cursor, definitions, resources)
-        last = closed_week(datetime.now(timezone.utc) - SCHEDULE_GRACE)
         sources, cohorts = identity.run_requests
-        assert _weeks(sources) == ("2025-02-03", last.isoformat())
-        assert _weeks(cohorts) == ("2024-11-04", last.isoformat())
+        assert _names(sources) == {"raw_auth_users", "raw_gateway_requests", "developer_events"} | IDENTITY
+        assert _weeks(sources) == ("2025-03-03", "2025-03-10")
+        assert _weeks(cohorts) == ("2025-03-03", "2025-03-10")
 
 
 def test_a_file_already_ingested_starts_no_run(tmp_path, definitions):

@@ -363,17 +363,19 @@ def test_fifteen_revocations_appended_later_all_reach_the_identity_map(tmp_path,
 
 def test_a_late_key_file_refreshes_the_weeks_after_it(definitions):
     """Incremental runs: a revocation landing in a closed week re-attributes every later event week."""
-    from funnel_assets.defs.automation.sensors import LandingFile, event_weeks_to_refresh, identity_sources
-    from funnel_assets.orchestration.weeks import FunnelWeeks
+    from funnel_assets.defs.resources import FunnelRules
+    from funnel_assets.orchestration.incremental import FileChange
+    from funnel_assets.orchestration.launch import plan_for
+    from funnel_assets.orchestration.weeks import WeekRange, identity_sources
 
     graph = definitions.resolve_asset_graph()
-    sources = identity_sources(graph)
-    assert {"api_keys", "auth_users"} <= sources
-    revocation_day = T0.date() + timedelta(days=10)
+    assert {"api_keys", "auth_users"} <= identity_sources(graph)
+    revocation_week = T0.date() + timedelta(weeks=1)
     last_week = T0.date() + timedelta(weeks=6)
-    weeks = event_weeks_to_refresh([LandingFile("api_keys", revocation_day, "new")], sources, last_week,
-                                   FunnelWeeks.of(graph))
-    assert weeks.first <= T0.date() + timedelta(weeks=1) and weeks.last == last_week
+    todo = plan_for(graph, FunnelRules(), [FileChange("api_keys", "landing/api_keys/x", revocation_week, "new")],
+                    WeekRange(T0.date(), last_week), as_of=None)
+    assert todo.events.first <= revocation_week and todo.events.last == last_week
+    assert todo.sources == ("api_keys",) and todo.raw == WeekRange(revocation_week, last_week)
 
 
 # --- ingestion week by week, without Dagster ------------------------------------------------------

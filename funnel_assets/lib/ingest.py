@@ -47,6 +47,7 @@ files, values are always bound parameters.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import zlib
 from dataclasses import dataclass
 from datetime import date
@@ -458,13 +459,24 @@ def ingest(
     )
 
 
+def content_hash(path: Path) -> str:
+    """SHA-256 of a landing file's bytes, as stored (compressed or not)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def _record_files(
     engine: Engine, source: str, files: list[DayFile], data_dir: Path, fallbacks: dict[str, str], week_range: dict
 ) -> None:
-    """One row per landing file read: its day and week, and where its lines went."""
+    """One row per landing file read: its day and week, where its lines went, and its size, modification time and
+    content hash as read (what an incremental run compares, orchestration/incremental.py)."""
+    stats = [f.path.stat() for f in files]
     listed = pd.DataFrame(
         {
             "file": pd.Series([_relative(f.path, data_dir) for f in files], dtype="string"),
+            "size_bytes": pd.Series([s.st_size for s in stats], dtype="int64"),
+            "modified_ns": pd.Series([s.st_mtime_ns for s in stats], dtype="int64"),
+            "content_sha256": pd.Series([content_hash(f.path) for f in files], dtype="string"),
             "day": pd.Series([f.day for f in files], dtype="object"),
             "week": pd.Series([f.week for f in files], dtype="object"),
             "read_by": pd.Series(["python" if _relative(f.path, data_dir) in fallbacks else engine.name
@@ -496,7 +508,10 @@ def _record_files(
                    coalesce(c.accepted, 0) as accepted,
                    coalesce(c.unreadable, 0) as unreadable,
                    coalesce(c.rejected, 0) as rejected,
-                   coalesce(c.duplicates, 0) as duplicates
+                   coalesce(c.duplicates, 0) as duplicates,
+                   f.size_bytes,
+                   f.modified_ns,
+                   cast(f.content_sha256 as varchar) as content_sha256
             from _files_read as f
             left join counts as c on c.file = f.file
             """,

@@ -21,6 +21,16 @@ import dagster as dg
 
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.landing import covered_weeks
+from funnel_assets.orchestration.incremental import (
+    FileChange,
+    Plan,
+    as_of_assets,
+    cohort_reach,
+    data_as_of,
+    landing_changes,
+    plan,
+    previous_run_succeeded,
+)
 from funnel_assets.orchestration.weeks import (
     COHORTS_SELECTION,
     EVENTS_ASSET,
@@ -28,6 +38,7 @@ from funnel_assets.orchestration.weeks import (
     VENDOR_ASSET,
     FunnelWeeks,
     WeekRange,
+    identity_sources,
     landing_weeks,
 )
 
@@ -95,9 +106,12 @@ class WeeksRun:
 
     @classmethod
     def of(cls, asset_graph, slice: str, weeks: WeekRange | None, reason: str, converts: bool = False,
-           **tags: str) -> WeeksRun:
-        """`converts`: vendor sources are configured, so a slice that ingests converts them first."""
+           within: dg.AssetSelection | None = None, **tags: str) -> WeeksRun:
+        """`converts`: vendor sources are configured, so a slice that ingests converts them first.
+        `within`: only these assets of the slice (an incremental run's part of it)."""
         selection = SLICES[slice] & dg.AssetSelection.groups(*FUNNEL_GROUPS)
+        if within is not None:
+            selection = selection & within
         if not converts:
             selection = selection - dg.AssetSelection.assets(VENDOR_ASSET)
         keys = selection.resolve(asset_graph)
@@ -187,19 +201,87 @@ def everything(defs: dg.Definitions, funnel_resource, reason: str = "funnel run"
     return WeeksRun.of(defs.resolve_asset_graph(), "everything", WeekRange(*weeks), reason, converts)
 
 
+def incremental_runs(defs: dg.Definitions, funnel_resource, instance: dg.DagsterInstance,
+                     reason: str = "funnel run") -> tuple[Plan, list[WeeksRun]] | None:
+    """The runs that bring the warehouse up to date with the landing files: incremental.plan's weeks, as runs
+    of `funnel_weekly_job`. None when the warehouse has to be built in full (it has not seen these files, or
+    the last run that wrote it did not succeed)."""
+    data_dir = funnel_resource.data_path
+    weeks_covered = covered_weeks(data_dir, SOURCES)
+    if weeks_covered is None or not funnel_resource.warehouse.exists():
+        return None
+    if not previous_run_succeeded(instance, funnel_resource.warehouse):
+        return None
+    data_weeks = WeekRange(*weeks_covered)
+    with funnel_resource.connect(read_only=True) as engine:
+        changes = landing_changes(engine, data_dir, data_weeks.last)
+        as_of = data_as_of(engine)
+    if changes is None:
+        return None
+    graph = defs.resolve_asset_graph()
+    todo = plan_for(graph, funnel_resource.rules, changes, data_weeks, as_of)
+    return todo, runs_for(todo, graph, reason)
+
+
+def plan_for(graph, rules, changes: list[FileChange], data_weeks: WeekRange, as_of) -> Plan:
+    """incremental.plan with this asset graph's weeks and identity sources, and the reach of these rules."""
+    weeks = FunnelWeeks.of(graph)
+    longest = max((t.window_days for t in rules.transition_rules), default=0)
+    return plan(changes, weeks, cohort_reach(weeks.window, rules.horizon_days, longest), identity_sources(graph),
+                data_weeks, as_of)
+
+
+def runs_for(todo: Plan, graph, reason: str, converts: bool = False, **tags: str) -> list[WeeksRun]:
+    """The runs of `funnel_weekly_job` that carry out a plan, in order: the changed sources (and the identity
+    map), developer_events, every cohort asset, then the as-of marts for the cohorts left.
+    `converts`: the first run converts the vendor sources first."""
+    runs = []
+    raw = dg.AssetSelection.assets(*(f"raw_{source}" for source in todo.sources)) | dg.AssetSelection.groups("identity")
+    if converts:
+        raw = raw | dg.AssetSelection.assets(VENDOR_ASSET)
+    events = dg.AssetSelection.assets(EVENTS_ASSET)
+    if todo.raw is not None:
+        if todo.raw == todo.events:
+            runs.append(WeeksRun.of(graph, "sources", todo.raw, reason, converts, within=raw | events, **tags))
+        else:
+            runs.append(WeeksRun.of(graph, "sources", todo.raw, reason, converts, within=raw, **tags))
+            runs.append(WeeksRun.of(graph, "sources", todo.events, reason, within=events, **tags))
+    if todo.cohorts is not None:
+        runs.append(WeeksRun.of(graph, "cohorts", todo.cohorts, reason, **tags))
+    as_of_marts = as_of_assets(graph)
+    if todo.as_of_cohorts is not None and as_of_marts and todo.as_of_cohorts != todo.cohorts:
+        only = dg.AssetSelection.assets(*as_of_marts)
+        runs.append(WeeksRun.of(graph, "cohorts", todo.as_of_cohorts, reason, within=only, **tags))
+    return runs
+
+
 def run_everything(
     defs: dg.Definitions,
     funnel_resource: dg.ConfigurableResource,
     instance: dg.DagsterInstance,
     report: Callable[[StepProgress], None] | None = None,
     say: Callable[[str], None] | None = None,
-) -> dg.ExecuteInProcessResult:
-    """Convert the vendor sources (if any), then materialise every asset for every week the landing files of
-    the resource's data folder cover."""
+    full: bool = False,
+) -> dg.ExecuteInProcessResult | None:
+    """Convert the vendor sources (if any), then bring the warehouse up to date with the landing files of the
+    resource's data folder: incrementally (`incremental_runs`) when it has seen them before, else (or with
+    `full`) every asset for every week they cover. The result of the last run; None when nothing had
+    changed, so no run was needed."""
     converted = convert_vendor_sources(defs, funnel_resource, instance, say)
     if converted is not None and not converted.success:
         return converted
-    return everything(defs, funnel_resource).execute(defs, {"funnel": funnel_resource}, instance, report)
+    incremental = None if full else incremental_runs(defs, funnel_resource, instance)
+    if incremental is None:
+        return everything(defs, funnel_resource).execute(defs, {"funnel": funnel_resource}, instance, report)
+    todo, runs = incremental
+    if say is not None:
+        say(todo.describe())
+    result = None
+    for run in runs:
+        result = run.execute(defs, {"funnel": funnel_resource}, instance, report)
+        if not result.success:
+            break
+    return result
 
 
 def backfill_runs(defs: dg.Definitions, funnel_resource, first_week: date, last_week: date) -> list[WeeksRun]:

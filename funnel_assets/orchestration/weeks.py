@@ -33,6 +33,9 @@ EVENTS_ASSET = "developer_events"
 VENDOR_ASSET = "vendor_landing_files"  # the vendor files converted into landing files, upstream of every raw asset
 SOURCES_SELECTION = dg.AssetSelection.assets(EVENTS_ASSET).upstream()
 COHORTS_SELECTION = dg.AssetSelection.assets(EVENTS_ASSET).downstream(include_self=False)
+# a cohort asset with this tag carries the data's as-of time in every cohort's rows (days since, as of):
+# a new week changes its rows for every cohort, not only for those whose window the week feeds
+AS_OF_TAG = "funnel/as_of"
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,16 @@ class FunnelWeeks:
     def look_back(self, week: date) -> date:
         """The earliest event week a cohort reading `week` reads (an anonymous link re-attributes that far back)."""
         return max(week + self.window.start * WEEK, self.first)
+
+
+def identity_sources(asset_graph) -> set[str]:
+    """Sources the identity map is built from: a change there re-attributes later events too."""
+    sources = set()
+    for key in asset_graph.get_all_asset_keys():
+        node = asset_graph.get(key)
+        if node.group_name == "identity":
+            sources |= {p.to_user_string().removeprefix("raw_") for p in node.parent_keys}
+    return sources
 
 
 def landing_weeks(data_dir) -> set[date]:

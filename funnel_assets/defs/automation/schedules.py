@@ -4,8 +4,10 @@ import dagster as dg
 
 from funnel_assets.defs.automation.jobs import funnel_weekly_job, raw_retention_job
 from funnel_assets.defs.resources import FunnelResource
-from funnel_assets.orchestration.launch import WeeksRun
-from funnel_assets.orchestration.weeks import FunnelWeeks, WeekRange, closed_week
+from funnel_assets.lib.contracts import SOURCES
+from funnel_assets.orchestration.incremental import FileChange
+from funnel_assets.orchestration.launch import plan_for, runs_for
+from funnel_assets.orchestration.weeks import FunnelWeeks, WeekRange, closed_week, landing_weeks
 
 
 @dg.schedule(
@@ -15,21 +17,25 @@ from funnel_assets.orchestration.weeks import FunnelWeeks, WeekRange, closed_wee
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def funnel_weekly_job_schedule(context: dg.ScheduleEvaluationContext, funnel: FunnelResource) -> list[dg.RunRequest]:
-    """Two runs: the sources of the week that just closed, then the cohorts still open to its events.
+    """The week that just closed, as `funnel run` takes a new week (orchestration/incremental.py).
 
-    The sources run converts the configured vendor sources first.
+    Every source's files of the closed week are new: the runs re-ingest that
+    week (converting the configured vendor sources first), re-derive
+    developer_events from the intent look-back before it, rebuild the
+    cohorts whose reach takes it, then the as-of marts for every cohort.
 
     Runs are queued in this order, and the instance runs one at a time (the
-    warehouse is one DuckDB file, see deploy/dagster.yaml), so the cohorts read
-    the new week's developer_events.
+    warehouse is one DuckDB file, see deploy/dagster.yaml), so each reads what
+    the one before it wrote.
     """
     closed = closed_week(context.scheduled_execution_time)
     graph = context.repository_def.asset_graph
-    return [
-        WeeksRun.of(graph, "sources", WeekRange(closed, closed), "weekly", bool(funnel.vendor_inputs))
-        .request(run_key=f"sources-{closed}"),
-        WeeksRun.of(graph, "cohorts", FunnelWeeks.of(graph).open_cohorts(closed), "weekly").request(run_key=f"cohorts-{closed}"),
-    ]
+    landed = [w for w in landing_weeks(funnel.data_path) if w <= closed]
+    data_weeks = WeekRange(min(landed, default=FunnelWeeks.of(graph).first), closed)
+    closed_files = [FileChange(source, f"landing/{source}", closed, "new") for source in SOURCES]
+    todo = plan_for(graph, funnel.rules, closed_files, data_weeks, as_of=None)
+    runs = runs_for(todo, graph, "weekly", bool(funnel.vendor_inputs))
+    return [run.request(run_key=f"{run.slice}-{closed}-{i}") for i, run in enumerate(runs)]
 
 
 raw_retention_job_schedule = dg.ScheduleDefinition(

@@ -27,8 +27,9 @@ from funnel_assets.lib.alerts import Alert
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.landing import day_files, week_of
 from funnel_assets.orchestration.evaluations import failed_evaluations
-from funnel_assets.orchestration.launch import WeeksRun
-from funnel_assets.orchestration.weeks import FunnelWeeks, WeekRange, closed_week, partition_label
+from funnel_assets.orchestration.incremental import FileChange
+from funnel_assets.orchestration.launch import WeeksRun, plan_for, runs_for
+from funnel_assets.orchestration.weeks import WeekRange, closed_week, partition_label
 
 # A week's files belong to the weekly schedule (Monday 06:00 UTC) for this long
 # after the week ends; after that a new or changed file is late, and ours.
@@ -59,16 +60,6 @@ def scan_landing(data_dir) -> dict[str, LandingFile]:
     return found
 
 
-def identity_sources(asset_graph) -> set[str]:
-    """Sources the identity map is built from: a change there re-attributes later events too."""
-    sources = set()
-    for key in asset_graph.get_all_asset_keys():
-        node = asset_graph.get(key)
-        if node.group_name == "identity":
-            sources |= {p.to_user_string().removeprefix("raw_") for p in node.parent_keys}
-    return sources
-
-
 def _ingested_since(instance: dg.DagsterInstance, source: str, week: date, mtime: float, cache: dict) -> bool:
     """Whether raw_<source>'s partition for `week` was materialised after `mtime`."""
     if (source, week) not in cache:
@@ -80,24 +71,6 @@ def _ingested_since(instance: dg.DagsterInstance, source: str, week: date, mtime
     return materialised is not None and materialised >= mtime
 
 
-def event_weeks_to_refresh(changed: list[LandingFile], identity: set[str], last_week: date, weeks: FunnelWeeks) -> WeekRange | None:
-    """Event weeks a set of new or changed files makes stale.
-
-    A file's own week; for a source of the identity map, also the weeks after
-    it (a new key or user attributes later events) and the intent look-back
-    before it (a new anonymous link attributes earlier page views).
-    """
-    if not changed:
-        return None
-    first = min(week_of(f.day) for f in changed)
-    last = max(week_of(f.day) for f in changed)
-    for landing_file in changed:
-        if landing_file.source in identity:
-            first = min(first, weeks.look_back(week_of(landing_file.day)))
-            last = max(last, last_week)
-    return WeekRange(max(first, weeks.first), last)
-
-
 @dg.sensor(job=funnel_weekly_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def late_landing_files_sensor(context: dg.SensorEvaluationContext, funnel: FunnelResource) -> dg.SensorResult:
     """Refreshes what a new, changed or removed landing file of a closed week feeds.
@@ -105,10 +78,11 @@ def late_landing_files_sensor(context: dg.SensorEvaluationContext, funnel: Funne
     New or changed vendor files (`vendor_sources`) first get a run of `vendor_landing_files`,
     which converts them: the landing files it writes are then picked up like any other.
 
-    One run re-ingests the event weeks concerned (with the identity map and
-    developer_events), one refreshes the signup weeks that read them. The
-    cursor holds each file's mtime and size; a file it has not seen counts as
-    new only if its raw partition was not materialised after the file's mtime.
+    The runs are those `funnel run` makes of the same files (orchestration/incremental.py): the
+    changed sources from the file's week on (with the identity map), developer_events, the cohorts
+    whose reach takes those weeks, the as-of marts. The cursor holds each file's mtime and size; a
+    file it has not seen counts as new only if its raw partition was not materialised after the
+    file's mtime.
     """
     now = datetime.now(timezone.utc)
     last_week = closed_week(now - SCHEDULE_GRACE)  # the latest week that is ours, not the schedule's
@@ -132,7 +106,6 @@ def late_landing_files_sensor(context: dg.SensorEvaluationContext, funnel: Funne
 
     cursor = json.dumps({**{p: s for p, s in seen.items() if p not in removed}, **{p: f.stamp for p, f in ours.items()}}, sort_keys=True)
     graph = context.repository_def.asset_graph
-    weeks = FunnelWeeks.of(graph)
     converts = bool(funnel.vendor_inputs)
     # new or changed vendor files: a run converts them; the landing files it writes are late files of the next ticks
     vendor = pending_vendor_files(funnel.vendor_inputs, funnel.data_path) if converts else {}
@@ -141,18 +114,22 @@ def late_landing_files_sensor(context: dg.SensorEvaluationContext, funnel: Funne
         vendor_key = hashlib.sha256(json.dumps(vendor, sort_keys=True).encode()).hexdigest()[:16]
         requests.append(WeeksRun.of(graph, "vendor", None, "new vendor files", converts).request(run_key=f"vendor-{vendor_key}"))
         context.log.info(f"{len(vendor)} new or changed vendor files: {', '.join(sorted(vendor))}")
-    events = event_weeks_to_refresh(changed, identity_sources(graph), last_week, weeks)
-    if events is None:
+    if not changed:
         if requests:
             return dg.SensorResult(run_requests=requests, cursor=cursor)
         return dg.SensorResult(skip_reason=f"no new or changed landing file of a week up to {last_week}", cursor=cursor)
+    # the weeks as `funnel run` decides them (orchestration/incremental.py); the as-of time does not move for
+    # a closed week's late file, and a sensor does not open the warehouse while a run may hold it
+    landed = [week_of(f.day) for f in [*ours.values(), *changed]]
+    data_weeks = WeekRange(min(landed), min(max(landed), last_week))
+    file_changes = [FileChange(f.source, f"landing/{f.source}/{f.day}", week_of(f.day), "removed" if f.stamp == "removed" else "changed")
+                    for f in changed]
+    todo = plan_for(graph, funnel.rules, file_changes, data_weeks, as_of=None)
     # one key per set of file versions: a re-evaluation of the same change launches nothing twice
     run_key = hashlib.sha256(json.dumps(sorted((f.source, str(f.day), f.stamp) for f in changed)).encode()).hexdigest()[:16]
-    requests.append(WeeksRun.of(graph, "sources", events, "late landing files", converts).request(run_key=f"sources-{run_key}"))
-    cohorts = weeks.cohorts_reading(events, last_week)
-    if cohorts is not None:
-        requests.append(WeeksRun.of(graph, "cohorts", cohorts, "late landing files").request(run_key=f"cohorts-{run_key}"))
-    context.log.info(f"{len(changed)} new or changed landing files: event weeks {events}, signup weeks {cohorts}")
+    runs = runs_for(todo, graph, "late landing files", converts)
+    requests += [run.request(run_key=f"{run.slice}-{run_key}-{i}") for i, run in enumerate(runs)]
+    context.log.info(f"{len(changed)} new or changed landing files: {todo.describe()}")
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 

@@ -11,6 +11,7 @@ from funnel_assets.lib.cells import members_sql, stage_members, stage_transition
 from funnel_assets.lib.stage_names import STAGES
 from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
+from funnel_assets.orchestration.weeks import AS_OF_TAG
 
 SQL = Path(__file__).parent / "sql"
 
@@ -65,7 +66,9 @@ STAGES_DEP = dg.AssetDep("developer_stages")
 EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
 
 
-def _mart(lineage: dict[str, list[str]] | None = None, **kwargs):
+def _mart(lineage: dict[str, list[str]] | None = None, as_of_in_every_row: bool = False, **kwargs):
+    """`as_of_in_every_row`: every cohort's rows carry the data's as-of time (not only the open cohorts'), so an
+    incremental run refreshes the mart for every cohort (AS_OF_TAG, orchestration/incremental.py)."""
     metadata = {"dagster/column_lineage": column_lineage(lineage)} if lineage else {}
     return dg.asset(
         metadata=metadata,
@@ -74,7 +77,7 @@ def _mart(lineage: dict[str, list[str]] | None = None, **kwargs):
         backfill_policy=SINGLE_RUN,
         kinds={ENGINE_KIND, "sql"},
         owners=["team:growth"],
-        tags={"layer": "marts"},
+        tags={"layer": "marts", **({AS_OF_TAG: "every_row"} if as_of_in_every_row else {})},
         **kwargs,
     )
 
@@ -99,6 +102,7 @@ STAGE_TIMES = [f"developer_stages.{stage}_at" for stage in STAGES]
 
 @_mart(
     deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")],
+    as_of_in_every_row=True,  # the as_of column
     lineage={
         "entered": STAGE_TIMES + ["visitor_intents.intent_at"],
         "converted": STAGE_TIMES + ["visitor_intents.account_created_at"],
@@ -223,7 +227,7 @@ def mart_bottleneck(context: dg.AssetExecutionContext, funnel: FunnelResource) -
     return _materialize(context, funnel, "mart_bottleneck")
 
 
-@_mart(deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")])
+@_mart(deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")], as_of_in_every_row=True)  # days_since_from
 def mart_dropoffs(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per developer and transition they entered but did not convert within its window, partitioned by signup week.
 

@@ -94,7 +94,9 @@ def mart_paths(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.
                                preview=True, descriptions=DIAGNOSTIC_COLUMNS)
 
 
-@_mart(deps=[HISTORY_DEP, EVENTS_DEP])
+# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes later cohorts' rows, so an
+# incremental run refreshes these marts for every cohort, as it does the marts carrying the as-of time.
+@_mart(deps=[HISTORY_DEP, EVENTS_DEP], as_of_in_every_row=True)
 def mart_leading_indicators(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort and leading indicator, partitioned by signup week.
 
@@ -130,7 +132,9 @@ def mart_leading_indicators(context: dg.AssetExecutionContext, funnel: FunnelRes
     })
 
 
-@_mart(deps=[HISTORY_DEP, EVENTS_DEP])
+# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes later cohorts' rows, so an
+# incremental run refreshes these marts for every cohort, as it does the marts carrying the as-of time.
+@_mart(deps=[HISTORY_DEP, EVENTS_DEP], as_of_in_every_row=True)
 def mart_conversion_drivers(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort, factor and value, partitioned by signup week.
 
@@ -154,7 +158,9 @@ def mart_conversion_drivers(context: dg.AssetExecutionContext, funnel: FunnelRes
                                select_sql=drivers.SELECT_STAGED)
 
 
-@_mart(deps=[HISTORY_DEP, EVENTS_DEP])
+# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes later cohorts' rows, so an
+# incremental run refreshes these marts for every cohort, as it does the marts carrying the as-of time.
+@_mart(deps=[HISTORY_DEP, EVENTS_DEP], as_of_in_every_row=True)
 def mart_developer_propensity(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per developer of the cohort still inside the outcome window, partitioned by signup week.
 

@@ -57,7 +57,7 @@ def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, tabl
             )
 
 
-@_mart(deps=[ORG_STAGES_DEP, EVENTS_DEP])
+@_mart(deps=[ORG_STAGES_DEP, EVENTS_DEP], as_of_in_every_row=True)  # mart_stage_conversion's as_of column
 def mart_org_stage_conversion(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per cohort of organisations and transition, partitioned by the week their first developer joined.
 

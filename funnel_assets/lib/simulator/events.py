@@ -69,25 +69,19 @@ def _uniform(rng, size, low, high) -> np.ndarray:
     return low + rng.random(size) * (np.asarray(high) - np.asarray(low))
 
 
-def draw_identities(rng: np.random.Generator, devs: dict[str, np.ndarray]) -> dict[str, pa.Array]:
-    """User ids, unique e-mail addresses and org ids (some organisations have several developers)."""
+def draw_identities(rng: np.random.Generator, devs: dict[str, np.ndarray], org_of: np.ndarray) -> dict[str, pa.Array]:
+    """User ids, unique e-mail addresses and the org id of each developer's organisation (`org_of`, -1: none)."""
     n = len(devs["signup_at"])
     first, last = rng.integers(0, len(FIRST_NAMES), n), rng.integers(0, len(LAST_NAMES), n)
     email = concat(
         lookup(FIRST_NAMES, first), ".", lookup(LAST_NAMES, last), integers_text(np.arange(n) + 1),
         "@", lookup(DOMAINS, rng.integers(0, len(DOMAINS), n)),
     )
-    organization = np.flatnonzero(devs["account_type"] == ACCOUNT_TYPES.index("organization"))
-    org_of = np.arange(len(organization))
-    joins = (np.arange(len(organization)) > 0) & (rng.random(len(organization)) < 0.2)
-    org_of[joins] = org_of[rng.integers(0, np.maximum(np.flatnonzero(joins), 1))]  # an earlier organisation
-    org_index = np.full(n, -1)
-    org_index[organization] = org_of
-    org_ids = base62_ids(rng, len(organization), 14, "org_")
+    org_ids = base62_ids(rng, int(org_of.max(initial=-1)) + 1, 14, "org_")
     return {
         "user_id": base62_ids(rng, n, 16, "usr_"),
         "email": email,
-        "org_id": org_ids.take(pa.array(org_index, mask=org_index < 0)),
+        "org_id": org_ids.take(pa.array(org_of, mask=org_of < 0)),
     }
 
 

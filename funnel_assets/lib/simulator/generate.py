@@ -25,13 +25,14 @@ from .events import draw_identities, write_batch
 from .faults import FaultInjector
 from .gateway import REVOKED
 from .model import STAGE_TIME_COLUMNS, draw_developers, labels, last_event_ms, observation_end_ms, take
+from .orgs import form_orgs, summarize_orgs
 from .parameters import CLIENTS, DEFAULT_PARAMETERS, Parameters
 from .plantings import Plantings, plant
 from .plan import expected_requests, plan_activity, request_scale
 from .summary import DEFINITIONS, summarize
 from .writer import TIME_FIELDS, LandingWriter
 
-STREAMS = ("developers", "plan", "identities", "batch", "plantings")
+STREAMS = ("developers", "plan", "identities", "batch", "plantings", "orgs")
 EXPECTED_DEVELOPERS = 400_000
 EXPECTED_SEED = 20_250_106  # fixed, so "expected" is the model's, the same for every run seed
 MAX_BATCH_DEVELOPERS = 5_000
@@ -161,12 +162,15 @@ def generate(
     planted = plant(_rng(seed, "plantings"), devs, p, plantings) if plantings is not None else None
     plan = plan_activity(_rng(seed, "plan"), devs, p)
     scale = request_scale(devs, plan, p, requests)
-    ids = draw_identities(_rng(seed, "identities"), devs)
+    org_of = form_orgs(_rng(seed, "orgs"), devs, p)
+    ids = draw_identities(_rng(seed, "identities"), devs, org_of)
     sink, counts = _write_landing(out_dir, devs, plan, ids, p, seed, scale, progress, faults)
     if faults is not None:
         faults.finish(out_dir / "landing")
 
-    drawn = summarize(devs, p)
+    drawn = summarize(devs, p) | {"orgs": summarize_orgs(devs, org_of, p)}
+    model = draw_developers(np.random.default_rng(EXPECTED_SEED), EXPECTED_DEVELOPERS, p)
+    model_orgs = form_orgs(np.random.default_rng([EXPECTED_SEED, STREAMS.index("orgs")]), model, p)
     truth = {
         "parameters": p.to_json() | {
             "seed": seed,
@@ -187,8 +191,7 @@ def generate(
             "as_of": _iso(sink.latest_ms) if sink.latest_ms > 0 else None,
         },
         "definitions": DEFINITIONS,
-        "expected": summarize(draw_developers(np.random.default_rng(EXPECTED_SEED), EXPECTED_DEVELOPERS, p), p,
-                              quantile_grid=True),
+        "expected": summarize(model, p, quantile_grid=True) | {"orgs": summarize_orgs(model, model_orgs, p)},
         "drawn": drawn,
     }
     if faults is not None:

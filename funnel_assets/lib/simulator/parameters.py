@@ -181,6 +181,11 @@ class Parameters:
     production_without_active_days: tuple = (2.0, 60.0)
     production_webhook_share: float = 0.3  # else a live-key call
 
+    # organisations (orgs.py): how team developers form them; the stage times above are not changed
+    org_second_developer_days: int = 7  # a second developer this soon after the first joins early (the pipeline's default)
+    org_late_joiner_share: float = 0.12  # of team developers filling no invitation: join an older organisation
+    org_early_second_developer_share: tuple = (0.20, 0.50)  # founder not in production within the horizon, in production
+
     # clients: the class of the user agent of the first successful call
     sdk_share: dict = field(default_factory=lambda: _by_channel(0.50, 0.40, 0.60, 0.45, 0.45))
     unknown_client_share: float = 0.04

@@ -52,6 +52,12 @@ DEFINITIONS = {
     ),
     "production_rate": "over all developers: production_deployment <= account_created + d days, d = 30, 60, 90.",
     "shares": "channel, account type and e-mail engagement segment shares over all developers.",
+    "orgs": (
+        "over organisations (developers sharing an org_id; individuals have none): an organisation signs up when "
+        "its first developer does; early_second_developer = its second developer signed up no later than "
+        "org_second_developer_days after the first; produced = any of its developers' production_deployment <= "
+        "the organisation's signup + horizon_days; lift = the early organisations' rate / the others' rate."
+    ),
 }
 
 
