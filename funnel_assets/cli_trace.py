@@ -24,6 +24,8 @@ CELL_OPTIONS = {
     "status": "status",
     "stage": "stage",
     "early_second_developer": "early_second_developer",
+    "path": "path",
+    "page": "page_path",
 }
 FLAGS = {"from_stage": "--from", "to_stage": "--to"}
 REIDENTIFY_WARNING = (
@@ -130,7 +132,7 @@ def _print_orgs(frame, fmt: str, header: str) -> None:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from funnel_assets.lib.cells import CELLS, stage_transitions
+    from funnel_assets.lib.cells import CELLS, stage_path_transitions, stage_transitions
     from funnel_assets.lib.orgs import DEVELOPER_MART, trace_org_cell
     from funnel_assets.lib.trace import audit, timeline, trace_cell
 
@@ -166,6 +168,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
             cell.setdefault("metric", "production_90d")
         with funnel.connect() as engine:
             stage_transitions(engine, [t.model_dump() for t in funnel.rules.transition_rules])
+            if args.mart == "mart_paths":
+                stage_path_transitions(engine, [t.model_dump() for t in funnel.rules.diagnostics.path_transition_rules])
             if args.mart.startswith("mart_org_"):
                 frame = trace_org_cell(engine, funnel.rules.params(), args.mart, args.cohort, cell, args.who)
             else:
@@ -199,8 +203,8 @@ def add_commands(sub, warehouse_option) -> None:
     )
     p.add_argument("mart", nargs="?", help="mart_stage_conversion, mart_ttfac_by_cohort, mart_production_rate, "
                    "mart_sdk_usage, mart_first_session_depth, mart_segment_conversion, mart_first_day_errors; "
-                   "mart_org_stage_conversion, mart_org_ttfac, mart_org_production_rate, mart_org_developers_by_stage "
-                   "(organisations)")
+                   "mart_paths, mart_docs_friction; mart_org_stage_conversion, mart_org_ttfac, mart_org_production_rate, "
+                   "mart_org_developers_by_stage (organisations)")
     p.add_argument("--cohort", type=_cohort, default=None, help="the cohort's week (its Monday, YYYY-MM-DD)")
     p.add_argument("--from", dest="from_stage", default=None, help="mart_stage_conversion: the from stage")
     p.add_argument("--to", dest="to_stage", default=None, help="mart_stage_conversion: the to stage")
@@ -216,11 +220,15 @@ def add_commands(sub, warehouse_option) -> None:
                    help="mart_segment_conversion: which rate converted/dropped refer to (default production_90d)")
     p.add_argument("--endpoint", default=None, help="mart_first_day_errors: METHOD /route")
     p.add_argument("--status", type=int, default=None, help="mart_first_day_errors: status code")
+    p.add_argument("--path", default=None, help="mart_paths: the path, as in the mart (with --from, --to and "
+                   "--who converted or dropped)")
+    p.add_argument("--page", default=None, help="mart_docs_friction: the docs page path")
     p.add_argument("--stage", default=None, help="mart_org_developers_by_stage: the stage")
     p.add_argument("--early-second-developer", type=lambda text: {"yes": True, "no": False}[text], default=None,
                    metavar="{yes,no}", help="mart_org_developers_by_stage: the early-second-developer group")
     p.add_argument("--who", default="entered",
-                   help="entered (all the cell counts), converted, dropped; mart_ttfac_by_cohort: called, never_called")
+                   help="entered (all the cell counts), converted, dropped; mart_ttfac_by_cohort: called, never_called; "
+                   "mart_docs_friction: rereaders, skimmers, called, rereaders_never_called")
     p.add_argument("--developer", default=None, metavar="PID", help="one developer's timeline instead of a cell")
     p.add_argument("--reidentify", action="store_true",
                    help="add the auth user id and e-mail from the raw layer (personal data: warned and audited)")

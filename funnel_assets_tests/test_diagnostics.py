@@ -7,6 +7,8 @@ simulator's per-developer truth (`truth_developers.csv.gz`), read in pandas inde
 Everything runs through Dagster materialisation of the real assets.
 """
 
+import contextlib
+import io
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from funnel_assets.cli import main
 from funnel_assets.defs.automation.resources import AlertSinksResource
 from funnel_assets.defs.automation.sensors import indicator_anomaly_alert_sensor
 from funnel_assets.defs.resources import DiagnosticRules, FunnelResource, FunnelRules
@@ -245,6 +248,53 @@ def test_the_planted_page_is_the_most_associated_with_not_calling(planted):
     # the other docs pages are visited at random: nobody re-reads them, and their visitors call like anyone
     others = friction[friction.page_path != FRICTION_PAGE]
     assert others.rereaders.sum() <= 0.01 * others.visitors.sum()
+
+
+def _trace(pipeline: Pipeline, tmp_path: Path, *args: str) -> set[str]:
+    """`funnel trace ... --format json` with the planted run's rules (JSON is YAML): the traced developers' pids."""
+    config = tmp_path / "rules.yaml"
+    config.write_text(json.dumps({"rules": {"diagnostics": {"paths_kept": RULES.diagnostics.paths_kept,
+                                                             "path_max_steps": RULES.diagnostics.path_max_steps}}}))
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["trace", *args, "--cohort", BROKEN.isoformat(), "--warehouse", pipeline.resource.warehouse_path,
+                     "--config", str(config), "--format", "json"])
+    assert code == 0
+    rows = json.loads(buffer.getvalue())
+    pids = {row["user_pid"] for row in rows}
+    assert len(pids) == len(rows)
+    return pids
+
+
+def test_trace_lists_exactly_the_developers_a_path_or_docs_page_cell_counts(planted, tmp_path):
+    pipeline, _, devs, _, _ = planted
+    week = devs[devs.cohort_week == BROKEN]
+    paths = pipeline.frame("select * from mart_paths where from_stage = 'account_created' and path_rank <= 3 "
+                           "and cohort_week = cast($week as date)", {"week": BROKEN})
+    assert len(paths) == 6
+    seen: set[str] = set()
+    for row in paths.itertuples():
+        who = "converted" if row.converted else "dropped"
+        traced = _trace(pipeline, tmp_path, "mart_paths", "--from", "account_created", "--to", "first_api_call",
+                        "--path", row.path, "--who", who)
+        # the cell's count, developers of its outcome in the simulator's truth, and no developer on two paths
+        assert len(traced) == row.developers
+        assert traced <= set(week[week.calls_7d == row.converted].user_pid)
+        assert not traced & seen
+        seen |= traced
+
+    # the planted page's re-readers, and those of them who never called, are the simulator's
+    page = pipeline.frame("select * from mart_docs_friction where page_path = $page and cohort_week = cast($week as date)",
+                          {"page": FRICTION_PAGE, "week": BROKEN}).iloc[0]
+    readers = week[week.friction_reads > 0]
+    rereaders = _trace(pipeline, tmp_path, "mart_docs_friction", "--page", FRICTION_PAGE, "--who", "rereaders")
+    assert rereaders == set(readers.user_pid) and len(rereaders) == page.rereaders
+    never_called = _trace(pipeline, tmp_path, "mart_docs_friction", "--page", FRICTION_PAGE,
+                          "--who", "rereaders_never_called")
+    assert never_called == set(readers[readers.first_api_call_at.isna()].user_pid)
+    assert len(never_called) == round(page.rereader_no_call_rate * page.rereaders)
+    visitors = _trace(pipeline, tmp_path, "mart_docs_friction", "--page", FRICTION_PAGE)
+    assert len(visitors) == page.visitors and rereaders <= visitors
 
 
 def test_clean_data_raises_few_flags_and_open_windows_are_not_judged(tmp_path, definitions):

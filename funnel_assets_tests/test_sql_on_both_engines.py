@@ -119,3 +119,30 @@ def test_a_temp_table_becomes_a_replaced_view_and_a_delete_the_rows_kept(spark):
     assert table == "_answer"
     assert spark.sql(to_engine(kept, "spark"), args=spark_args(kept, {"limit": 5})).count() == 1
     assert spark.sql(to_engine(kept, "spark"), args=spark_args(kept, {"limit": 1})).count() == 0
+
+
+def test_percentile_cont_within_group_is_the_exact_percentile_on_spark(spark, tmp_path):
+    """sqlglot gives `percentile_cont(q) within group (order by x)` as a call Spark rejects (or, for other
+    targets, the inexact percentile_approx); the rewrite makes it `percentile(x, q)`: 8.2, not a sample value."""
+    sql = ("select g, percentile_cont(0.9) within group (order by case when x < 100 then x end) as p "
+           "from (values (1, 1), (1, 2), (1, 4), (1, 10), (1, 100), (2, 100)) as t(g, x) group by g order by g")
+    assert "percentile(" in to_engine(sql, "spark").lower() and "within group" not in to_engine(sql, "spark").lower()
+    with connect(tmp_path / "w.duckdb", KEY) as engine:
+        duck = engine.frame(sql)
+    assert duck.p[0] == pytest.approx(8.2) and duck.p.isna()[1]  # exact interpolation; all-null group -> null
+    ours = [tuple(r) for r in spark.sql(to_engine(sql, "spark")).collect()]
+    assert not differences(duck, list(duck.columns), ours), ours
+
+
+def test_date_diff_counts_the_boundaries_crossed_on_spark_as_on_duckdb(spark, tmp_path):
+    """DuckDB's date_diff counts boundaries crossed (0.9 s to 2.1 s: 2 seconds; 23:00 to 01:00: 1 day), Spark's
+    datediff whole units elapsed (1 and 0): the rewrite truncates both ends first."""
+    sql = ("select date_diff('second', a, b) as s, date_diff('minute', a, b) as m, date_diff('hour', a, b) as h, "
+           "date_diff('day', a, b) as d from (values "
+           "(timestamp '2025-01-01 00:00:00.900', timestamp '2025-01-01 00:00:02.100'), "
+           "(timestamp '2025-01-01 23:59:59.500', timestamp '2025-01-02 01:00:00.250')) as t(a, b) order by s")
+    with connect(tmp_path / "w.duckdb", KEY) as engine:
+        duck = engine.frame(sql)
+    assert duck.values.tolist() == [[2, 0, 0, 0], [3601, 61, 2, 1]]
+    ours = [tuple(r) for r in spark.sql(to_engine(sql, "spark")).collect()]
+    assert not differences(duck, list(duck.columns), ours), ours

@@ -48,6 +48,12 @@ CELLS: dict[str, CellSpec] = {
     "mart_first_day_errors": CellSpec(("endpoint", "status"), (), {"entered": "true"}),
     # members are organisations; the other org marts use their developer mart's cells (lib/orgs.py)
     "mart_org_developers_by_stage": CellSpec(("stage", "early_second_developer"), ("stage",)),
+    # a row of mart_paths is a path of converted or not converted developers: --who converted / dropped
+    "mart_paths": CellSpec(("from_stage", "to_stage", "path"), ("from_stage", "to_stage", "path")),
+    "mart_docs_friction": CellSpec(("page_path",), ("page_path",), {
+        "entered": "true", "rereaders": "reread", "skimmers": "skimmed", "called": "called_ever",
+        "rereaders_never_called": "reread and not called_ever",
+    }),
 }
 
 
@@ -67,6 +73,13 @@ def week_bounds(cohort: date) -> dict[str, datetime]:
 def stage_transitions(engine: Engine, transitions: list[dict[str, Any]]) -> None:
     """The configured transitions as the table `_transitions` that the conversion SQL reads."""
     engine.put_frame("_transitions", pd.DataFrame(transitions))
+
+
+def stage_path_transitions(engine: Engine, transitions: list[dict[str, Any]]) -> None:
+    """The diagnostics' path transitions as the temporary table `_path_transitions` that mart_paths reads."""
+    columns = ["from_stage", "to_stage", "window_days"]
+    engine.put_frame("_path_transitions", pd.DataFrame([{c: t[c] for c in columns} for t in transitions]),
+                     temporary=True)
 
 
 def stage_members(engine: Engine, mart: str, params: dict[str, Any]) -> None:

@@ -100,11 +100,15 @@ def marts(warehouse: Path) -> dict[str, pd.DataFrame]:
     return found | tables(warehouse, "developer_stages") | tables(warehouse, "visitor_intents")
 
 
+POOLS_COMPLETE_COHORTS = {"mart_conversion_drivers", "mart_developer_propensity"}
+
+
 def assert_same_marts(left: Path, right: Path) -> None:
     expected, actual = marts(left), marts(right)
     assert sorted(actual) == sorted(expected) and len(expected) >= 7
     for table in expected:
-        assert len(expected[table]) > 0, table
+        # the drivers pool complete cohorts (a 90-day outcome), which these few weeks of samples do not reach
+        assert len(expected[table]) > 0 or table in POOLS_COMPLETE_COHORTS, table
         pd.testing.assert_frame_equal(actual[table], expected[table], obj=table)
 
 

@@ -15,7 +15,7 @@ from funnel_assets.defs.marts.assets import COLUMNS, SQL, STAGES_DEP, _mart
 from funnel_assets.defs.partitions import COHORT_HISTORY, COHORT_WINDOW
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib import drivers
-from funnel_assets.lib.cells import stage_members
+from funnel_assets.lib.cells import stage_members, stage_path_transitions
 from funnel_assets.lib.engines import read_sql
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
 
@@ -88,12 +88,7 @@ def mart_paths(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.
     """
     params = _params(funnel, context)
     with funnel.connect() as engine:
-        engine.put_frame(
-            "_path_transitions",
-            pd.DataFrame([t.model_dump(include={"from_stage", "to_stage", "window_days"})
-                          for t in funnel.rules.diagnostics.path_transition_rules]),
-            temporary=True,
-        )
+        stage_path_transitions(engine, [t.model_dump() for t in funnel.rules.diagnostics.path_transition_rules])
         stage_members(engine, "mart_paths", params)
         return materialize_sql(context, engine, "mart_paths", SQL / "mart_paths.sql", params, "cohort_week",
                                preview=True, descriptions=DIAGNOSTIC_COLUMNS)

@@ -9,8 +9,11 @@ rewrites below, where sqlglot is wrong for Spark or leaves a DuckDB-only call as
   `epoch_ms(t)`: `unix_millis(t)`;
 - `len(list)`: `size(list)`; `list[i]` (1-based, null past the end): `try_element_at(list, i)`;
 - `list(distinct x order by x)`: `array_sort(collect_set(x))`;
-- `quantile_cont(x, q)` / `median(x)`: `percentile(x, q)`, Spark's exact linear interpolation
+- `quantile_cont(x, q)` / `median(x)` / `percentile_cont(q) within group (order by x)`: `percentile(x, q)`,
+  Spark's exact linear interpolation
   (never `percentile_approx`, which sqlglot maps `median` to on some targets);
+- `date_diff('second' | 'minute' | 'hour' | 'day', a, b)`: Spark's datediff of `date_trunc(unit, ...)` of both
+  (DuckDB counts the boundaries crossed, Spark whole units elapsed);
 - `regexp_full_match(s, p)`: `s rlike '^(?:p)$'`;
 - `cast(unnest(list) as t)`: `explode(cast(list as array<t>))` (Spark cannot cast a generator);
 - `query_table($table)`: `identifier(:table)`;
@@ -42,6 +45,7 @@ ENGINES = (DUCKDB, SPARK)
 
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _DURATION_UNITS = {"to_days": "DAY", "to_hours": "HOUR", "to_minutes": "MINUTE", "to_seconds": "SECOND"}
+_BOUNDARY_UNITS = ("SECOND", "MINUTE", "HOUR", "DAY")
 _DELETE = re.compile(r"^\s*(?:--[^\n]*\n\s*)*delete\s+from\s+(\w+)\s*(?:where\s+(.*))?$", re.I | re.S)
 
 
@@ -145,6 +149,11 @@ def _seconds(node: exp.Expression) -> exp.Expression:
     return exp.Div(this=_call("unix_micros", node), expression=exp.Literal.number("1000000.0"))
 
 
+def _unit(node: exp.DateDiff) -> str:
+    unit = node.args.get("unit")
+    return unit.name.upper() if unit is not None else "DAY"
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     name = node.this.lower() if isinstance(node, exp.Anonymous) and isinstance(node.this, str) else ""
     args = node.expressions if isinstance(node, exp.Anonymous) else []
@@ -179,6 +188,20 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         one_based = (exp.Literal.number(int(index.this) + 1) if isinstance(index, exp.Literal) and not index.is_string
                      else exp.Add(this=index, expression=exp.Literal.number(1)))
         return _call("try_element_at", node.this, one_based)
+    if isinstance(node, exp.DateDiff) and node.args.get("date_part_boundary") and _unit(node) in _BOUNDARY_UNITS:
+        # DuckDB counts the unit's boundaries crossed, Spark whole units elapsed: equal once both are truncated
+        unit = exp.Literal.string(_unit(node))
+        node.set("this", _call("date_trunc", unit, node.this))
+        node.set("expression", _call("date_trunc", unit.copy(), node.expression))
+        node.set("date_part_boundary", None)
+        return node
+    if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileCont):
+        # percentile_cont(q) within group (order by x): visited before the PercentileCont inside it, which
+        # alone holds only q
+        ordered = node.expression.expressions
+        if len(ordered) != 1 or ordered[0].args.get("desc"):
+            raise ValueError("percentile_cont(q) within group needs one ascending order key to run on Spark")
+        return _call("percentile", ordered[0].this, node.this.this)
     if isinstance(node, (exp.PercentileCont, exp.Quantile, exp.Median)) or name in ("quantile_cont", "median"):
         value = args[0] if args else node.this
         quantile = exp.Literal.number("0.5") if isinstance(node, exp.Median) or name == "median" else (

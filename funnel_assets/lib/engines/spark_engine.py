@@ -165,8 +165,15 @@ class SparkEngine(Engine):
                 .exceptAll(rows.select(*partition_by).distinct())
                 .collect()
             )
-            self._remove_partitions(table, partition_by, stale)
-            writer = rows.write.mode("overwrite").option("partitionOverwriteMode", "dynamic")
+            if stale and self._connected():
+                # Spark Connect reaches no file system to delete the emptied weeks' folders from: the table is
+                # rewritten with the rows `where` does not select
+                kept = self._sql(f"select * from {_q(table)} where not coalesce(({where}), false)", where_params)
+                writer = kept.unionByName(rows).localCheckpoint(eager=True).write.mode("overwrite").option(
+                    "partitionOverwriteMode", "static")
+            else:
+                self._remove_partitions(table, partition_by, stale)
+                writer = rows.write.mode("overwrite").option("partitionOverwriteMode", "dynamic")
         elif same_shape:
             # no partitions to replace: the rows `where` does not select stay, the table is rewritten with them
             kept = self._sql(f"select * from {_q(table)} where not coalesce(({where}), false)", where_params)
@@ -285,7 +292,21 @@ class SparkEngine(Engine):
         hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
         return hadoop_path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
 
+    def _connected(self) -> bool:
+        """A Spark Connect session (`spark_remote`): no JVM on this side, so no Hadoop file system either."""
+        return type(self.spark).__module__.startswith("pyspark.sql.connect")
+
     def _exists(self, path: str) -> bool:
+        if self._connected():
+            from pyspark.errors import AnalysisException
+
+            try:
+                self.spark.read.parquet(path).schema
+            except AnalysisException as error:
+                if "PATH_NOT_FOUND" in str(error) or "UNABLE_TO_INFER_SCHEMA" in str(error):
+                    return False
+                raise
+            return True
         fs, hadoop_path = self._file_system(path)
         return bool(fs.exists(hadoop_path))
 

@@ -83,14 +83,14 @@ cohorts as (
         cohort_week,
         count(*) as signups,
         sum(case when ttfac_s <= 7 * 86400 then 1 else 0 end) as callers_7d,
-        avg(case when ttfac_s <= 86400 then 1.0 else 0.0 end) as first_call_1d_share,
-        avg(case when ttfac_s <= 7 * 86400 then 1.0 else 0.0 end) as first_call_7d_share,
+        avg(case when ttfac_s <= 86400 then 1 else 0 end) as first_call_1d_share,
+        avg(case when ttfac_s <= 7 * 86400 then 1 else 0 end) as first_call_7d_share,
         percentile_cont(0.5) within group (order by case when ttfac_s <= 7 * 86400 then ttfac_s end) as ttfac_p50_s,
         percentile_cont(0.9) within group (order by case when ttfac_s <= 7 * 86400 then ttfac_s end) as ttfac_p90_s,
-        avg(case when ttfac_s <= 7 * 86400 then (case when client_kind = 'sdk' then 1.0 else 0.0 end) end) as sdk_share,
-        avg(case when ttfac_s <= 7 * 86400 then (case when first_session_depth >= 3 then 1.0 else 0.0 end) end)
+        avg(case when ttfac_s <= 7 * 86400 then (case when client_kind = 'sdk' then 1 else 0 end) end) as sdk_share,
+        avg(case when ttfac_s <= 7 * 86400 then (case when first_session_depth >= 3 then 1 else 0 end) end)
             as depth_3_plus_share,
-        avg(case when opened_email_7d then 1.0 else 0.0 end) as email_open_7d_share
+        avg(case when opened_email_7d then 1 else 0 end) as email_open_7d_share
     from developers
     group by cohort_week
 
