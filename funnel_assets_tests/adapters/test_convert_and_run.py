@@ -828,7 +828,7 @@ def test_a_schedule_tick_converts_the_vendor_sources_before_it_ingests_the_week(
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
                                        repository_def=definitions.get_repository_def(),
                                        resources={"funnel": resource}) as context:
-            sources, _ = funnel_weekly_job_schedule(context)
+            sources, *_ = funnel_weekly_job_schedule(context)
         assert "vendor_landing_files" in {k.to_user_string() for k in sources.asset_selection}
         _execute(definitions, sources, resource, instance)
     in_week = [r for r in ACTIVITY["requests"] if W0 <= r[1] < W0 + timedelta(days=7)]
