@@ -231,15 +231,15 @@ def plan_for(graph, rules, changes: list[FileChange], data_weeks: WeekRange, as_
                 data_weeks, as_of)
 
 
-def runs_for(todo: Plan, graph, reason: str, converts: bool = False, every_source: bool = False,
+def runs_for(todo: Plan, graph, reason: str, converts: bool = False, unbuilt: tuple[str, ...] = (),
              **tags: str) -> list[WeeksRun]:
     """The runs of `funnel_weekly_job` that carry out a plan, in order: the changed sources (and the identity
     map), developer_events, every cohort asset, then the as-of marts for the cohorts left.
     `converts`: the first run converts the vendor sources first.
-    `every_source`: re-read every source for the plan's raw weeks, not only the changed ones: for the schedule
-    and the sensor, which do not open the warehouse, so cannot know that a source's table exists at all."""
+    `unbuilt`: sources whose raw table was never built, read with the changed ones (a sensor does not open the
+    warehouse; a source without files still needs its empty table before developer_events reads it)."""
     runs = []
-    sources = SOURCES if every_source else todo.sources
+    sources = sorted({*todo.sources, *unbuilt})
     raw = dg.AssetSelection.assets(*(f"raw_{source}" for source in sources)) | dg.AssetSelection.groups("identity")
     if converts:
         raw = raw | dg.AssetSelection.assets(VENDOR_ASSET)

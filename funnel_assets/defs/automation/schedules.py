@@ -34,7 +34,7 @@ def funnel_weekly_job_schedule(context: dg.ScheduleEvaluationContext, funnel: Fu
     data_weeks = WeekRange(min(landed, default=FunnelWeeks.of(graph).first), closed)
     closed_files = [FileChange(source, f"landing/{source}", closed, "new") for source in SOURCES]
     todo = plan_for(graph, funnel.rules, closed_files, data_weeks, as_of=None)
-    runs = runs_for(todo, graph, "weekly", bool(funnel.vendor_inputs), every_source=True)
+    runs = runs_for(todo, graph, "weekly", bool(funnel.vendor_inputs))
     return [run.request(run_key=f"{run.slice}-{closed}-{i}") for i, run in enumerate(runs)]
 
 

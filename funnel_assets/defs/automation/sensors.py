@@ -127,7 +127,8 @@ def late_landing_files_sensor(context: dg.SensorEvaluationContext, funnel: Funne
     todo = plan_for(graph, funnel.rules, file_changes, data_weeks, as_of=None)
     # one key per set of file versions: a re-evaluation of the same change launches nothing twice
     run_key = hashlib.sha256(json.dumps(sorted((f.source, str(f.day), f.stamp) for f in changed)).encode()).hexdigest()[:16]
-    runs = runs_for(todo, graph, "late landing files", converts, every_source=True)
+    unbuilt = tuple(s for s in SOURCES if context.instance.get_latest_materialization_event(dg.AssetKey(f"raw_{s}")) is None)
+    runs = runs_for(todo, graph, "late landing files", converts, unbuilt=unbuilt)
     requests += [run.request(run_key=f"{run.slice}-{run_key}-{i}") for i, run in enumerate(runs)]
     context.log.info(f"{len(changed)} new or changed landing files: {todo.describe()}")
     return dg.SensorResult(run_requests=requests, cursor=cursor)
