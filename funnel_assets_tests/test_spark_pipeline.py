@@ -173,10 +173,14 @@ def test_the_same_check_outcomes(runs, request, capsys):
     assert spark == duck
 
 
+# the drivers pool complete cohorts (a 90-day outcome), which these few weeks do not reach: empty on both
+POOLS_COMPLETE_COHORTS = {"mart_conversion_drivers", "mart_developer_propensity"}
+
+
 def test_the_whole_graph_gives_the_same_marts_cell_by_cell(whole_graph_tables):
     duck, spark = whole_graph_tables
     marts = [t for t in duck if t.startswith("mart_")]
-    assert len(marts) >= 10 and all(len(duck[t]) for t in marts)
+    assert len(marts) >= 10 and all(len(duck[t]) for t in marts if t not in POOLS_COMPLETE_COHORTS)
     _assert_same_tables(duck, spark)
 
 
@@ -190,8 +194,21 @@ def test_show_prints_the_same_rows(whole_graph, whole_graph_tables, capsys):
     duck, _ = whole_graph_tables
     for table in sorted(t for t in duck if t.startswith("mart_")):
         shown = _shown(whole_graph["duckdb"][0], "duckdb", table, capsys)
-        assert shown, table
-        assert _shown(whole_graph["spark"][0], "spark", table, capsys) == shown, table
+        assert shown or table in POOLS_COMPLETE_COHORTS, table
+        # the same cells: floats to 1e-9, timestamps as instants (DuckDB prints a plain UTC timestamp
+        # without its offset, Spark with +00:00)
+        assert _as_cells(_shown(whole_graph["spark"][0], "spark", table, capsys), exact=True) == _as_cells(shown), table
+
+
+def _as_cells(rows: list[dict], exact: bool = False) -> list[dict]:
+    def cell(value):
+        if isinstance(value, float) and not exact:
+            return pytest.approx(value, rel=1e-9, abs=1e-12)
+        if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+            stamp = pd.Timestamp(value)
+            return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return value
+    return [{key: cell(value) for key, value in row.items()} for row in rows]
 
 
 def test_running_again_on_spark_leaves_the_same_rows(every_fault, every_fault_tables):
