@@ -28,6 +28,7 @@ from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.simulator import generate
 from funnel_assets.lib.simulator.faults import FAULTS
 from funnel_assets.lib.simulator.parameters import DEFAULT_PARAMETERS
+from funnel_assets.defs.marts.diagnostics import POOLS_COMPLETE_COHORTS
 
 ALL_FAULTS = sorted(FAULTS)
 # the faults whose blocking checks stop the run before the identity, stage and mart assets
@@ -171,10 +172,6 @@ def test_the_same_check_outcomes(runs, request, capsys):
     assert [(r["asset"], r["check"], r["partition"], r["passed"]) for r in spark] == \
         [(r["asset"], r["check"], r["partition"], r["passed"]) for r in duck]
     assert spark == duck
-
-
-# the drivers pool complete cohorts (a 90-day outcome), which these few weeks do not reach: empty on both
-POOLS_COMPLETE_COHORTS = {"mart_conversion_drivers", "mart_developer_propensity"}
 
 
 def test_the_whole_graph_gives_the_same_marts_cell_by_cell(whole_graph_tables):

@@ -31,6 +31,7 @@ import pytest
 import yaml
 
 from funnel_assets.cli import main
+from funnel_assets.defs.marts.diagnostics import POOLS_COMPLETE_COHORTS
 from funnel_assets.lib.adapters.sync import MANIFEST
 from funnel_assets_tests.conftest import Pipeline
 from funnel_assets_tests.landing import write_landing
@@ -98,9 +99,6 @@ def marts(warehouse: Path) -> dict[str, pd.DataFrame]:
     """Every mart, and the stage tables they are built from."""
     found = tables(warehouse, "mart_%")
     return found | tables(warehouse, "developer_stages") | tables(warehouse, "visitor_intents")
-
-
-POOLS_COMPLETE_COHORTS = {"mart_conversion_drivers", "mart_developer_propensity"}
 
 
 def assert_same_marts(left: Path, right: Path) -> None:

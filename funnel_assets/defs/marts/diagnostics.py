@@ -67,12 +67,26 @@ DIAGNOSTIC_COLUMNS = COLUMNS | {
 }
 EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
 HISTORY_DEP = dg.AssetDep("developer_stages", partition_mapping=COHORT_HISTORY)
+# Marts that pool complete cohorts (a 90-day outcome by default): empty until a cohort is complete.
+POOLS_COMPLETE_COHORTS = frozenset({"mart_conversion_drivers", "mart_developer_propensity"})
 
 
 def _params(funnel: FunnelResource, context: dg.AssetExecutionContext, history_weeks: int = 0) -> dict:
     start, end = partition_bounds(context)
     history_start = start - timedelta(weeks=history_weeks)
     return {**funnel.rules.params(), "week_start": start, "week_end": end, "history_start": history_start}
+
+
+def _pool_params(funnel: FunnelResource, context: dg.AssetExecutionContext) -> dict:
+    """The partition's parameters, with the pool of complete cohorts the drivers and the propensity read."""
+    params = _params(funnel, context, history_weeks=funnel.rules.diagnostics.driver_pool_weeks)
+    return params | {"pool_start": params["history_start"]}
+
+
+def _stage_pool(engine, params: dict) -> None:
+    """The pooled developers and their factors (docs re-reads among them), as mart_conversion_drivers_members."""
+    stage_members(engine, "mart_docs_friction", {**params, "week_start": params["pool_start"]})
+    stage_members(engine, "mart_conversion_drivers", params)
 
 
 @_mart(deps=[STAGES_DEP, EVENTS_DEP])
@@ -145,11 +159,9 @@ def mart_conversion_drivers(context: dg.AssetExecutionContext, funnel: FunnelRes
     account type, a docs page re-read before the first success, and signup on a weekday or the weekend.
     """
     rules = funnel.rules.diagnostics
-    params = _params(funnel, context, history_weeks=rules.driver_pool_weeks)
-    params["pool_start"] = params["history_start"]
+    params = _pool_params(funnel, context)
     with funnel.connect() as engine:
-        stage_members(engine, "mart_docs_friction", {**params, "week_start": params["pool_start"]})
-        stage_members(engine, "mart_conversion_drivers", params)
+        _stage_pool(engine, params)
         counts = engine.frame(read_sql(SQL / "mart_conversion_drivers_counts.sql"), params)
         table = drivers.odds_ratios(counts, rules.driver_references, f"{rules.outcome_stage} within {rules.outcome_days} d")
         engine.put_frame("_conversion_drivers", table, temporary=True)
@@ -168,12 +180,9 @@ def mart_developer_propensity(context: dg.AssetExecutionContext, funnel: FunnelR
     regression over the drivers' factors fitted on the complete cohorts of the `driver_pool_weeks` weeks
     before; its held-out AUC, Brier score and calibration by decile are in the materialisation.
     """
-    rules = funnel.rules.diagnostics
-    params = _params(funnel, context, history_weeks=rules.driver_pool_weeks)
-    params["pool_start"] = params["history_start"]
+    params = _pool_params(funnel, context)
     with funnel.connect() as engine:
-        stage_members(engine, "mart_docs_friction", {**params, "week_start": params["pool_start"]})
-        stage_members(engine, "mart_conversion_drivers", params)
+        _stage_pool(engine, params)
         features = engine.frame("select * from mart_conversion_drivers_members")
         scored, quality = drivers.propensity(features, params["week_start"])
         engine.put_frame("_developer_propensity", scored, temporary=True)
