@@ -32,9 +32,14 @@ def _instance(warehouse: Path):
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        # one run at a time: the warehouse is a single DuckDB file
-        config.write_text(INSTANCE_CONFIG.read_text() if INSTANCE_CONFIG.exists() else "")
+        config.write_text(instance_config(home))
     return dg.DagsterInstance.from_config(str(home))
+
+
+def instance_config(home: Path) -> str:
+    """`deploy/dagster.yaml` for the instance in `home`: one run at a time (the warehouse is a single DuckDB
+    file), the event log under `home` whether or not DAGSTER_HOME names it."""
+    return INSTANCE_CONFIG.read_text().replace("{env: DAGSTER_HOME}", json.dumps(str(home)))
 
 
 def _instance_home(warehouse: Path) -> Path:

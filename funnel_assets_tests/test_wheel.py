@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,4 +75,8 @@ def test_a_built_wheel_runs_the_demo_in_a_fresh_virtual_environment(tmp_path):
     shown = _run([str(venv / "bin" / "funnel"), "show", "mart_ttfac_by_cohort", "--format", "json"], cwd=work, env=env)
     rows = json.loads(shown.stdout)
     assert sum(r["developers"] for r in rows) == 200
-    assert (work / ".funnel" / "warehouse.dagster" / "dagster.yaml").read_text() == (REPO / "deploy" / "dagster.yaml").read_text()
+    home = (work / ".funnel" / "warehouse.dagster").resolve()
+    instance = yaml.safe_load((home / "dagster.yaml").read_text())
+    assert instance["run_coordinator"] == yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())["run_coordinator"]
+    assert instance["event_log_storage"]["config"] == {"instance_dir": str(home)}  # the wheel's storage, in this folder
+    assert (home / "history" / "runs" / "index.db").exists()

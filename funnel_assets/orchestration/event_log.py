@@ -1,0 +1,105 @@
+"""The Dagster instance's event log on SQLite, without the cost of a new database engine per event.
+
+Dagster's `SqliteEventLogStorage` opens a new SQLAlchemy engine (and so a new
+SQLite connection, an empty statement cache and a table look-up) for every
+event it stores, and commits each with a full fsync. A run of the funnel over
+a year of weeks records thousands of events (a materialisation per asset and
+week, an evaluation per check and week): at about 9 ms each that was most of a
+`funnel run` on modest data (profiled in `bench/bench_run.py --profile`).
+
+This storage is the same tables, files and migrations; it keeps one engine per
+database file (the index and the latest run shards), so connections and
+compiled statements are reused, and commits with `synchronous=NORMAL`, which
+in WAL mode (Dagster's own choice for these files) loses nothing when a process
+dies, only the last transactions on a power cut. `deploy/dagster.yaml` names it,
+with the instance's folder (`instance_dir`): the files are where Dagster's own
+storage keeps them, `<instance_dir>/history/runs/`, so either storage reads them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from dagster import StringSource
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+
+OPEN_SHARDS = 4  # engines kept: the index and the run shards written last (a daemon writes many runs)
+
+
+def _engine(conn_string: str) -> sa.Engine:
+    engine = sa.create_engine(
+        conn_string,
+        pool_size=1,
+        max_overflow=2,  # Dagster's migrations open a second connection inside the first
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    return engine
+
+
+class FunnelSqliteEventLogStorage(SqliteEventLogStorage):
+    """`SqliteEventLogStorage` with its engines kept open (see the module's docstring)."""
+
+    def __init__(self, base_dir: str, inst_data=None):
+        self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
+        self._tables: set[str] = set()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @classmethod
+    def config_type(cls):
+        return {"instance_dir": StringSource}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> FunnelSqliteEventLogStorage:
+        return cls(str(Path(config_value["instance_dir"]) / "history" / "runs"), inst_data=inst_data)
+
+    def _engine_for(self, shard: str) -> sa.Engine:
+        engine = self._engines.pop(shard, None)
+        if engine is None:
+            engine = _engine(self.conn_string_for_shard(shard))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+        self._engines[shard] = engine  # the latest used last
+        while len(self._engines) > OPEN_SHARDS:
+            _, oldest = self._engines.popitem(last=False)
+            oldest.dispose()
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[sa.Connection]:
+        with self._db_lock:
+            engine = self._engine_for(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        # tables are only ever added (by migrations); a table once seen stays
+        if table_name not in self._tables and super().has_table(table_name):
+            self._tables.add(table_name)
+        return table_name in self._tables
+
+    def _dispose_engines(self) -> None:
+        with self._db_lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+    def wipe(self) -> None:
+        self._dispose_engines()  # the run shards' files are removed: no connection may outlive them
+        super().wipe()
+
+    def dispose(self) -> None:
+        self._dispose_engines()
+        super().dispose()
