@@ -7,6 +7,11 @@ Dagster recording one materialisation per asset per week in its instance).
 
     python bench/bench_run.py --requests 1000000 10000000
 
+After the table, the time of every step (asset or check) of each run, slowest
+first. `--profile` also logs every statement the DuckDB engine runs with its
+time (FUNNEL_STATEMENT_LOG) and prints the slowest, named by the SQL file they
+run (or their first words).
+
 `--incremental` times the weekly case instead: a full `funnel run` on the
 data with its last week's landing files held back, then, with them restored,
 the incremental `funnel run` that follows (both on the same warehouse), and
@@ -18,6 +23,7 @@ their ratio.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -26,6 +32,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from funnel_assets.lib.engines import STATEMENT_LOG
 
 HERE = Path(__file__).resolve().parent
 FLOOR = """
@@ -53,16 +61,38 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, float, st
         return seconds, usage.ru_maxrss / 1024, out.read().decode()
 
 
-def step_seconds(output: str) -> float:
-    """Time inside the assets' own code, from `funnel run`'s progress lines."""
-    return sum(float(m) for m in re.findall(r"succeeded in ([0-9.]+)s", output))
+def step_times(output: str) -> dict[str, float]:
+    """Seconds of each step (an asset, or a check run as its own step), from `funnel run`'s progress lines."""
+    return {step: float(s) for step, s in re.findall(r"\] (\S+) succeeded in ([0-9.]+)s", output)}
+
+
+def statement_name(sql: str, files: dict[str, str]) -> str:
+    """The SQL file a statement runs (its text is in the statement), else its first words."""
+    for name, text in files.items():
+        if text in sql:
+            return name
+    return " ".join(sql.split())[:90]
+
+
+def slowest_statements(log: Path, top: int = 15) -> list[tuple[str, float, int]]:
+    """(statement, seconds, times run) of the statements of the log, slowest first."""
+    package = HERE.parent / "funnel_assets"
+    files = {p.relative_to(package).as_posix(): p.read_text().strip() for p in package.rglob("*.sql")}
+    files = dict(sorted(files.items(), key=lambda item: -len(item[1])))  # the longest text first: most specific
+    totals: dict[str, list] = {}
+    for line in log.read_text().splitlines():
+        entry = json.loads(line)
+        total = totals.setdefault(statement_name(entry["sql"], files), [0.0, 0])
+        total[0] += entry["seconds"]
+        total[1] += 1
+    return sorted(((name, s, n) for name, (s, n) in totals.items()), key=lambda t: -t[1])[:top]
 
 
 def lines_in(landing: Path) -> int:
     return sum(sum(1 for _ in open(f, "rb")) for f in landing.rglob("*.jsonl"))
 
 
-def bench(requests: int, workdir: Path, seed: int) -> dict:
+def bench(requests: int, workdir: Path, seed: int, profile: bool = False) -> dict:
     from funnel_assets.lib.simulator import generate
 
     data = workdir / f"data_{requests}"
@@ -78,6 +108,10 @@ def bench(requests: int, workdir: Path, seed: int) -> dict:
     for leftover in [warehouse, warehouse.with_name(f"{warehouse.stem}.identity.sqlite")]:
         leftover.unlink(missing_ok=True)
     env = {**os.environ, "DAGSTER_HOME": str(workdir / "dagster_home")}
+    statements = workdir / f"statements_{requests}.jsonl"
+    statements.unlink(missing_ok=True)
+    if profile:
+        env[STATEMENT_LOG] = str(statements)
     pipeline_s, pipeline_mb, output = timed(
         [sys.executable, "-m", "funnel_assets.cli", "run", "--data", str(data), "--warehouse", str(warehouse),
          "--demo-data"], env
@@ -87,7 +121,9 @@ def bench(requests: int, workdir: Path, seed: int) -> dict:
         "gateway_requests": gateway,
         "landing_lines": events,
         "pipeline_s": pipeline_s,
-        "steps_s": step_seconds(output),
+        "steps_s": sum(step_times(output).values()),
+        "steps": step_times(output),
+        "statements": slowest_statements(statements) if profile else [],
         "pipeline_peak_mib": pipeline_mb,
         "events_per_s": events / pipeline_s,
         "floor_s": floor_s,
@@ -148,6 +184,7 @@ def main() -> None:
     parser.add_argument("--incremental", action="store_true",
                         help="time a full run without the last week, then the incremental run once it lands")
     parser.add_argument("--weeks", type=int, default=12, help="signup weeks of the generated data (--incremental)")
+    parser.add_argument("--profile", action="store_true", help="also print the slowest SQL statements of each run")
     args = parser.parse_args()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="funnel_bench_"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -166,14 +203,24 @@ def main() -> None:
         f"{'requests':>12} {'lines':>12} {'run s':>8} {'steps s':>8} {'events/s':>10} {'peak MiB':>9} "
         f"{'floor s':>8} {'floor MiB':>9} {'ratio':>6}"
     )
+    results = []
     for requests in args.requests:
-        r = bench(requests, workdir, args.seed)
+        r = bench(requests, workdir, args.seed, args.profile)
+        results.append(r)
         print(
             f"{r['gateway_requests']:>12,} {r['landing_lines']:>12,} {r['pipeline_s']:>8.1f} {r['steps_s']:>8.1f} "
             f"{r['events_per_s']:>10,.0f} "
             f"{r['pipeline_peak_mib']:>9.0f} {r['floor_s']:>8.1f} {r['floor_peak_mib']:>9.0f} {r['ratio_to_floor']:>6.2f}",
             flush=True,
         )
+    for r in results:
+        print(f"\nsteps of the run at {r['gateway_requests']:,} requests, slowest first (s, share of the steps' time):")
+        for step, seconds in sorted(r["steps"].items(), key=lambda item: -item[1]):
+            print(f"  {seconds:8.1f} {seconds / r['steps_s']:6.1%}  {step}")
+        if r["statements"]:
+            print(f"slowest statements at {r['gateway_requests']:,} requests (s, times run):")
+            for name, seconds, runs in r["statements"]:
+                print(f"  {seconds:8.1f} {runs:5d}  {name}")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
 

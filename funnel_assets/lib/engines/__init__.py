@@ -32,6 +32,8 @@ ENGINES = ("duckdb", "spark")
 # the kind an asset that the engine computes declares; the definitions show the configured engine's name in its place
 ENGINE_KIND = "engine"
 SPARK_EXTRA = "pip install 'funnel_assets[spark]'"
+# when set, a file the DuckDB engine appends each statement it runs to, with its time (bench/bench_run.py --profile)
+STATEMENT_LOG = "FUNNEL_STATEMENT_LOG"
 
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -10,7 +13,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from funnel_assets.lib.engines import Engine, bind
+from funnel_assets.lib.engines import STATEMENT_LOG, Engine, bind
 from funnel_assets.lib.scrub import scrub_macros
 
 
@@ -29,9 +32,16 @@ class DuckDBEngine(Engine):
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
+        self.statement_log = os.environ.get(STATEMENT_LOG)
 
     def _run(self, sql: str, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        return self.con.execute(sql, bind(sql, params or {}))
+        if not self.statement_log:
+            return self.con.execute(sql, bind(sql, params or {}))
+        started = time.perf_counter()
+        cursor = self.con.execute(sql, bind(sql, params or {}))
+        with open(self.statement_log, "a") as log:
+            log.write(json.dumps({"seconds": time.perf_counter() - started, "sql": sql}) + "\n")
+        return cursor
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self._run(sql, params)
