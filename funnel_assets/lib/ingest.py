@@ -303,67 +303,82 @@ _relative = relative
 # --- ingest ----------------------------------------------------------------------------------
 
 
-def _key(contracts: SourceContracts, row: str, judged_fields: str = "json") -> str:
-    """The unique key as a struct: typed from a judged line (`row`), or read from the raw table."""
+def _key_columns(contracts: SourceContracts, row: str, judged_fields: str = "json") -> list[str]:
+    """The unique key's values as columns `_k0, _k1, ...`: typed from a judged line (`row`), or read from the raw
+    table. Grouped and joined as plain columns: a struct of them groups several times slower."""
     fields = [next(f for f in contracts.columns if f.name == k) for k in contracts.unique_key]
     if row == "raw":
-        parts = [f"{_lit(f.name)}: raw.{_q(f.name)}" for f in fields]
-    else:
-        parts = [f"{_lit(f.name)}: {_value(f, row, judged_fields)}" for f in fields]
-    return "{" + ", ".join(parts) + "}"
+        return [f"raw.{_q(f.name)} as _k{i}" for i, f in enumerate(fields)]
+    return [f"{_value(f, row, judged_fields)} as _k{i}" for i, f in enumerate(fields)]
 
 
-def _rank_sql(contracts: SourceContracts, table: str, earlier_weeks: bool, judged_fields: str = "json") -> str:
-    """_judged with each valid line's first occurrence: this run's files first, then earlier weeks in `table`.
+def _firsts_sql(contracts: SourceContracts, table: str, earlier_weeks: bool, judged_fields: str = "json") -> str:
+    """The valid lines of _judged whose key was seen before, with that first occurrence (`file:line`, and the week
+    when it was an earlier week of `table`): few rows, joined back onto _judged as `_ranked`.
 
     An event's is `duplicate_of`, a state record's `first_version`. Written in DuckDB's dialect; Spark runs
     its translation (`dialect.to_engine`), over the judged lines' typed fields."""
-    state = contracts.latest.is_state
-    key = lambda row: _key(contracts, row, judged_fields)  # noqa: E731
+    keys = [f"_k{i}" for i in range(len(contracts.unique_key))]
+    same = lambda a, b: " and ".join(f"{a}.{k} is not distinct from {b}.{k}" for k in keys)  # noqa: E731
+    key_list = ", ".join(keys)
+    in_run = " and ".join(f"k._k{i} is not distinct from raw.{_q(name)}" for i, name in enumerate(contracts.unique_key))
     earlier = (
         f"""
-            select {key('raw')} as unique_key,
+            select {", ".join(_key_columns(contracts, "raw"))},
                    min({{'file': raw._source_file, 'line_no': raw._source_line, 'week': raw._event_week}}) as first_seen
             from {_q(table)} as raw
-            semi join valid_keys as v on {key('raw')} = v.unique_key
             where raw._event_week < $week_start
+              and exists (select 1 from keyed as k where {in_run})
             group by all
         """
         if earlier_weeks
-        else "select unique_key, null::struct(file varchar, line_no bigint, week date) as first_seen "
-             "from valid_keys where false"
+        else f"select {key_list}, null::struct(file varchar, line_no bigint, week date) as first_seen "
+             "from keyed where false"
     )
     return f"""
-        with valid_keys as {'materialized' if earlier_weeks else ''} (
-            select distinct {key('p')} as unique_key from _judged as p where p.kind is null
+        with keyed as not materialized (  -- a few columns of _judged: cheaper to read again than to store
+            select p.file, p.line_no, {", ".join(_key_columns(contracts, "p", judged_fields))}
+            from _judged as p where p.kind is null
         ),
         -- only keys seen more than once need ranking: a hash aggregate finds them cheaply
         repeated as (
-            select {key('p')} as unique_key, min({{'file': p.file, 'line_no': p.line_no}}) as first_seen
-            from _judged as p
-            where p.kind is null
+            select {key_list}, min({{'file': file, 'line_no': line_no}}) as first_seen
+            from keyed
             group by all
             having count(*) > 1
         ),
-        earlier as ({earlier}),
-        first_seen as (
-            select p.*,
-                   case when p.kind is not null then null
-                        when e.first_seen is not null
-                            then e.first_seen.file || ':' || e.first_seen.line_no || ' (week ' || e.first_seen.week || ')'
-                        when r.first_seen is not null and {{'file': p.file, 'line_no': p.line_no}} <> r.first_seen
-                            then r.first_seen.file || ':' || r.first_seen.line_no
-                   end as first_occurrence
-            from _judged as p
-            left join repeated as r on p.kind is null and r.unique_key = {key('p')}
-            left join earlier as e on p.kind is null and e.unique_key = {key('p')}
-        )
-        -- an event seen before is a duplicate; a state record seen before is a newer version of it
-        select * exclude (first_occurrence),
-               {'null::varchar' if state else 'first_occurrence'} as duplicate_of,
-               {'first_occurrence' if state else 'null::varchar'} as first_version
-        from first_seen
+        earlier as ({earlier})
+        select k.file, k.line_no,
+               case when e.first_seen is not null
+                        then e.first_seen.file || ':' || e.first_seen.line_no || ' (week ' || e.first_seen.week || ')'
+                    else r.first_seen.file || ':' || r.first_seen.line_no
+               end as first_occurrence
+        from keyed as k
+        left join repeated as r on {same("r", "k")}
+        left join earlier as e on {same("e", "k")}
+        where e.first_seen is not null
+           or (r.first_seen is not null and {{'file': k.file, 'line_no': k.line_no}} <> r.first_seen)
     """
+
+
+def _rank(engine: Engine, contracts: SourceContracts, table: str, week_start: date) -> None:
+    """_judged with each valid line's first occurrence, as the view `_ranked`: `duplicate_of` on an event seen
+    before (in this run's files or an earlier week of `table`), `first_version` on a newer version of a state
+    record."""
+    earlier_weeks = engine.table_exists(table) and bool(engine.scalar(
+        f"select count(*) from (select 1 from {_q(table)} where _event_week < $week_start limit 1)",
+        {"week_start": week_start},
+    ))
+    engine.temp_table("_firsts", _firsts_sql(contracts, table, earlier_weeks, engine.judged_fields),
+                      {"week_start": week_start})
+    state = contracts.latest.is_state
+    engine.temp_view("_ranked", f"""
+        select p.*,
+               {'null::varchar' if state else 'f.first_occurrence'} as duplicate_of,
+               {'f.first_occurrence' if state else 'null::varchar'} as first_version
+        from _judged as p
+        left join _firsts as f on f.file = p.file and f.line_no = p.line_no
+    """)
 
 
 def ingest(
@@ -389,12 +404,7 @@ def ingest(
     engine.judge_lines("_judged", LINES_TABLE, contracts)
     judged_fields = engine.judged_fields
     week_range = {"week_start": week_start, "week_end": week_end}
-    earlier_weeks = engine.table_exists(table) and bool(engine.scalar(
-        f"select count(*) from (select 1 from {_q(table)} where _event_week < $week_start limit 1)",
-        {"week_start": week_start},
-    ))
-    engine.temp_table("_ranked", _rank_sql(contracts, table, earlier_weeks, judged_fields),
-                      {"week_start": week_start})
+    _rank(engine, contracts, table, week_start)
 
     typed = ", ".join(_typed(f, contracts, judged_fields) for f in contracts.columns)
     derived = {}
@@ -457,7 +467,7 @@ def ingest(
         "select count(*) filter (where kind = 'unreadable'), count(*) filter (where duplicate_of is not null), "
         "count(*) filter (where first_version is not null) from _ranked"
     )
-    for temp in (LINES_TABLE, "_judged", "_ranked"):
+    for temp in ("_ranked", "_firsts", LINES_TABLE, "_judged"):
         engine.drop_temp(temp)
     unreadable, duplicates, later_versions = (int(n) for n in counts)
     return IngestCounts(

@@ -164,9 +164,22 @@ inferred_routes as (
 
 path_routes as (
 
-    select i.bare_path, coalesce(d.template, i.route) as route
+    -- scrubbed here, once per distinct path, rather than on every request
+    select i.bare_path, scrub(coalesce(d.template, i.route)) as route
     from inferred_routes as i
     left join described_routes as d using (bare_path)
+
+),
+
+request_methods as (
+
+    select distinct method, scrub(upper(method)) as shown from requests
+
+),
+
+request_clients as (
+
+    select user_agent, client_kind, scrub(client_name) as client_name from _client_classes
 
 ),
 
@@ -198,12 +211,12 @@ request_events as (
         r.user_pid as visitor_pid,
         r.key_pid,
         r.key_mode,
-        scrub(upper(r.method)) as method,
-        scrub(r.route) as route,
-        scrub(upper(r.method)) || ' ' || scrub(r.route) as endpoint,
+        m.shown as method,
+        r.route,
+        m.shown || ' ' || r.route as endpoint,
         r.status,
         coalesce(c.client_kind, 'unknown') as client_kind,
-        coalesce(scrub(c.client_name), 'unknown') as client_name,
+        coalesce(c.client_name, 'unknown') as client_name,
         null as page_path,
         null as channel,
         null as event_name,
@@ -213,7 +226,8 @@ request_events as (
         r._source_line,
         r._event_week
     from attributed_requests as r
-    left join _client_classes as c on c.user_agent = r.user_agent
+    join request_methods as m on m.method is not distinct from r.method
+    left join request_clients as c on c.user_agent = r.user_agent
 
 ),
 
