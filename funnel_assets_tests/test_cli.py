@@ -31,6 +31,9 @@ def test_run_then_show_in_every_format(workspace, capsys):
     assert main(["run", "--data", str(data), "--warehouse", warehouse]) == 0
     out = capsys.readouterr().out
     assert re.search(r"\[(\d+)/\1\] \w+ succeeded", out) and "done in" in out  # every step reported
+    # the counter counts the assets, not the checks that run as steps of their own: it never passes its total
+    counted = [(int(done), int(total)) for done, total in re.findall(r"\[ *(\d+)/(\d+)\] \w+ succeeded", out)]
+    assert max(done for done, _ in counted) == counted[0][1] and all(done <= total for done, total in counted)
 
     assert main(["show", "mart_ttfac_by_cohort", "--warehouse", warehouse, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)

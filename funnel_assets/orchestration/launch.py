@@ -61,8 +61,11 @@ class StepProgress:
 STEP_EVENTS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
 
 
-def _watch(instance: dg.DagsterInstance, run_id: str, total: int, report: Callable[[StepProgress], None], stop: threading.Event) -> None:
-    """Report step events of the run while it executes."""
+def _watch(instance: dg.DagsterInstance, run_id: str, assets: set[str], report: Callable[[StepProgress], None],
+           stop: threading.Event) -> None:
+    """Report step events of the run while it executes; `done` counts the steps of `assets` (the selection's
+    assets, by step key), not the checks that run as steps of their own."""
+    total = len(assets)
     done = 0
     cursor = None  # only the step events added since the last look are read
     started: dict[str, float] = {}
@@ -78,7 +81,7 @@ def _watch(instance: dg.DagsterInstance, run_id: str, total: int, report: Callab
                     started[event.step_key] = entry.timestamp
                     report(StepProgress(done, total, event.step_key, "started"))
                 else:
-                    done += 1
+                    done += event.step_key in assets
                     status = "succeeded" if event.event_type == dg.DagsterEventType.STEP_SUCCESS else "failed"
                     took = entry.timestamp - started.get(event.step_key, entry.timestamp)
                     report(StepProgress(done, total, event.step_key, status, took))
@@ -145,7 +148,8 @@ class WeeksRun:
         stop = threading.Event()
         watcher = None
         if report is not None:
-            watcher = threading.Thread(target=_watch, args=(instance, run_id, len(self.selection), report, stop), daemon=True)
+            assets = {key.to_python_identifier() for key in self.selection}
+            watcher = threading.Thread(target=_watch, args=(instance, run_id, assets, report, stop), daemon=True)
             watcher.start()
         try:
             return _job(defs, resources).execute_in_process(
