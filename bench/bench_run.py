@@ -173,7 +173,15 @@ def bench_incremental(requests: int, weeks: int, workdir: Path, seed: int) -> di
         "incremental_peak_mib": incremental_mb,
         "ratio": incremental_s / full_s,
         "plan": next(line for line in output.splitlines() if line.startswith("incremental:")),
+        "steps": step_times(output),
     }
+
+
+def print_steps(title: str, steps: dict[str, float]) -> None:
+    total = sum(steps.values()) or 1.0
+    print(f"\n{title}, slowest first (s, share of the steps' time):")
+    for step, seconds in sorted(steps.items(), key=lambda item: -item[1]):
+        print(f"  {seconds:8.1f} {seconds / total:6.1%}  {step}")
 
 
 def main() -> None:
@@ -196,6 +204,7 @@ def main() -> None:
                   f"{r['full_peak_mib']:>6.0f} {r['incremental_s']:>9.1f} {r['incremental_peak_mib']:>6.0f} "
                   f"{r['ratio']:>6.2f}", flush=True)
             print(f"  {r['plan']}", flush=True)
+            print_steps(f"steps of the run after one more week at {requests:,} requests", r["steps"])
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
         return
@@ -214,9 +223,7 @@ def main() -> None:
             flush=True,
         )
     for r in results:
-        print(f"\nsteps of the run at {r['gateway_requests']:,} requests, slowest first (s, share of the steps' time):")
-        for step, seconds in sorted(r["steps"].items(), key=lambda item: -item[1]):
-            print(f"  {seconds:8.1f} {seconds / r['steps_s']:6.1%}  {step}")
+        print_steps(f"steps of the run at {r['gateway_requests']:,} requests", r["steps"])
         if r["statements"]:
             print(f"slowest statements at {r['gateway_requests']:,} requests (s, times run):")
             for name, seconds, runs in r["statements"]:
