@@ -5,7 +5,8 @@ SQLite connection, an empty statement cache and a table look-up) for every
 event it stores, and commits each with a full fsync. A run of the funnel over
 a year of weeks records thousands of events (a materialisation per asset and
 week, an evaluation per check and week): at about 9 ms each that was most of a
-`funnel run` on modest data (profiled in `bench/bench_run.py --profile`).
+`funnel run` on modest data (found with pyinstrument on a whole `funnel run`;
+the README's Benchmarks give the figures).
 
 This storage is the same tables, files and migrations; it keeps one engine per
 database file (the index and the latest run shards), so connections and

@@ -135,7 +135,7 @@ class DuckDBEngine(Engine):
         if not files:
             return {}
         try:
-            self.con.execute(f"insert into {_q(table)} " + " union all ".join(_read(f, data_dir) for f in files))
+            self._run(f"insert into {_q(table)} " + " union all ".join(_read(f, data_dir) for f in files))
             return {}
         except duckdb.Error:
             pass
