@@ -21,8 +21,7 @@ test: install
 	$(BIN)/python -m pytest -q -rs --durations=25
 
 ui: install
-	mkdir -p .funnel/warehouse.dagster
-	[ -f .funnel/warehouse.dagster/dagster.yaml ] || cp deploy/dagster.yaml .funnel/warehouse.dagster/dagster.yaml
+	$(BIN)/python -c 'from funnel_assets.cli import ensure_instance_config; ensure_instance_config(".funnel/warehouse.dagster")'
 	DAGSTER_HOME=$(CURDIR)/.funnel/warehouse.dagster $(BIN)/dagster dev
 
 bench: install

@@ -29,11 +29,17 @@ def _instance(warehouse: Path):
     import dagster as dg
 
     home = _instance_home(warehouse)
+    ensure_instance_config(home)
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def ensure_instance_config(home: Path) -> None:
+    """Write `home/dagster.yaml` (`instance_config`) unless it is there already."""
+    home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(instance_config(home))
-    return dg.DagsterInstance.from_config(str(home))
 
 
 def instance_config(home: Path) -> str:

@@ -1,7 +1,6 @@
 """`dg launch` and `dg dev` (dagster-dg-cli) from the repository root, as the Dagster docs describe them."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from funnel_assets.cli import ensure_instance_config
 from funnel_assets_tests.landing import write_landing
 from funnel_assets_tests.test_identity_store import _records
 from funnel_assets_tests.test_ui_browser import DagsterDev
@@ -23,7 +23,7 @@ def world(tmp_path) -> tuple[Path, dict[str, str]]:
     write_landing(tmp_path / "data", _records())
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    ensure_instance_config(home)  # deploy/dagster.yaml, as funnel and `make ui` write it
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

@@ -25,6 +25,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from funnel_assets.cli import ensure_instance_config
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.orchestration.launch import run_everything
 from funnel_assets_tests.landing import write_landing
@@ -136,7 +137,7 @@ def test_the_ui_shows_lineage_checks_metadata_and_runs_a_backfill(tmp_path, defi
     data_dir, warehouse, home = tmp_path / "data", tmp_path / "warehouse.duckdb", tmp_path / "dagster_home"
     write_landing(data_dir, _records())
     home.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    ensure_instance_config(home)  # deploy/dagster.yaml, as funnel and `make ui` write it
 
     # materialise everything first, into the instance the UI will read (as `funnel run` does)
     instance = dg.DagsterInstance.from_config(str(home))
