@@ -13,7 +13,7 @@ import pytest
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.engines import connect
 from funnel_assets.lib.contracts import load_contracts
-from funnel_assets.lib.ingest import ingest, read_leniently
+from funnel_assets.lib.ingest import chunks, ingest, read_leniently
 from funnel_assets.lib.landing import day_files, files_in
 from funnel_assets.lib.quality.raw import RawScope, evaluate_raw_checks
 from funnel_assets.lib.quality.thresholds import RawThresholds
@@ -225,3 +225,52 @@ def test_daily_completeness_volume_and_freshness(warehouse):
     assert fresh.passed  # that week is not in the run
     _, outcomes = warehouse.ingest("gateway_requests", W1, W2 + timedelta(weeks=2))
     assert not outcomes["freshness"].passed and outcomes["freshness"].failing_rows == 3
+
+
+def test_a_range_larger_than_the_budget_is_ingested_a_few_weeks_at_a_time_with_the_same_rows(tmp_path):
+    """A year of a big source does not fit in memory at once (100 M requests ran DuckDB out of memory): cut at
+    week boundaries, it gives the rows of one pass, and a line first seen in an earlier cut is still its copy."""
+    W3, W5 = W1 + timedelta(weeks=2), W1 + timedelta(weeks=4)
+    first = lines(*[request(i, W1) for i in range(4)])
+    gateway = {
+        f"{W1}.jsonl": first + lines(request(2, W1)),  # a copy inside the week
+        f"{W2}.jsonl": lines(request(10, W2), b"{not json", {"request_id": "req_11"}),  # unreadable, rejected
+        f"{W3 + timedelta(days=1)}.jsonl": first + lines(request(20, W3)),  # a file of W1 sent again two weeks on
+        # W4 has no file at all
+    }
+    user = {"user_id": "u1", "email": "a@example.com", "account_type": "individual",
+            "created_at": f"{W1}T09:00:00+00:00"}
+    later = {**user, "account_type": "organization", "updated_at": f"{W3}T09:00:00+00:00", "schema_version": 2}
+    users = {f"{W1}.jsonl": lines(user), f"{W3}.jsonl": lines(later)}  # a newer version of the user, two weeks on
+    results = {}
+    for name, budget in (("one pass", 10**12), ("a week at a time", 1)):
+        world = Warehouse(tmp_path / name.replace(" ", "_"))
+        for day, content in gateway.items():
+            world.write("gateway_requests", day, content)
+        for day, content in users.items():
+            world.write("auth_users", day, content)
+        with connect(world.path, "test-key") as engine:
+            for source in ("gateway_requests", "auth_users"):
+                files = files_in(world.data, source, W1, W5)
+                counts = ingest(engine, load_contracts(source), files, world.data, f"raw_{source}", W1, W5,
+                                chunk_bytes=budget)
+                results.setdefault(name, {})[source] = counts
+            tables = {
+                "requests": engine.frame("select * from raw_gateway_requests order by all"),
+                "users": engine.frame("select * exclude (_first_version), split_part(_first_version, ' (week', 1) "
+                                      "as first from raw_auth_users order by all"),
+                "quarantine": engine.frame("select source, _event_week, _source_file, _source_line, kind, "
+                                           "split_part(reason, ' (week', 1) as reason from quarantine order by all"),
+                "files": engine.frame("select * exclude (modified_ns) from ingested_files order by all"),
+            }
+        results[name]["tables"] = tables
+    one, cut = results["one pass"], results["a week at a time"]
+    assert [(s, e, len(f)) for s, e, f in chunks(files_in(world.data, "gateway_requests", W1, W5), W1, W5, 1)] == [
+        (W1, W2, 1), (W2, W3, 1), (W3, W5, 1)]  # cut where a week starts; the empty fourth week rides along
+    assert cut["gateway_requests"] == one["gateway_requests"]
+    assert (one["gateway_requests"].accepted, one["gateway_requests"].duplicates) == (6, 5)
+    assert cut["auth_users"] == one["auth_users"] and one["auth_users"].later_versions == 1
+    for table, frame in one["tables"].items():
+        assert cut["tables"][table].equals(frame), table
+    first_version = one["tables"]["users"].first
+    assert first_version.isna().tolist() == [True, False] and first_version[1] == f"landing/auth_users/{W1}.jsonl:1"

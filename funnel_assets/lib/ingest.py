@@ -49,7 +49,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 
@@ -381,6 +381,31 @@ def _rank(engine: Engine, contracts: SourceContracts, table: str, week_start: da
     """)
 
 
+# landing bytes read and judged at once: every line is held as text, its JSON fields and its verdict until the
+# accepted ones are written, so a range of weeks larger than this is ingested a few weeks at a time
+CHUNK_BYTES = 2 * 1024**3
+GZIP_RATIO = 8  # a gzipped landing file's text, for the budget: about this many times its size
+
+
+def chunks(files: list[DayFile], week_start: date, week_end: date,
+           budget: int = CHUNK_BYTES) -> list[tuple[date, date, list[DayFile]]]:
+    """[week_start, week_end) cut at week boundaries into consecutive ranges, each with its files, whose landing text
+    stays within `budget` (a single week larger than it is a range of its own); one range when all fits."""
+    size = {f.path: f.path.stat().st_size * (GZIP_RATIO if f.path.name.endswith(".gz") else 1) for f in files}
+    by_week: dict[date, list[DayFile]] = {}
+    for f in files:
+        by_week.setdefault(f.week, []).append(f)
+    cuts, held = [week_start], 0
+    for week in sorted(by_week):
+        week_bytes = sum(size[f.path] for f in by_week[week])
+        if held and held + week_bytes > budget and week > cuts[-1]:
+            cuts.append(week)
+            held = 0
+        held += week_bytes
+    cuts.append(week_end)
+    return [(start, end, [f for f in files if start <= f.week < end]) for start, end in zip(cuts, cuts[1:])]
+
+
 def ingest(
     engine: Engine,
     contracts: SourceContracts | Contract,
@@ -390,8 +415,12 @@ def ingest(
     week_start: date,
     week_end: date,
     clock_tolerance_seconds: float = 60.0,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> IngestCounts:
     """Replace the weeks [week_start, week_end) of `table` with the contents of `files`.
+
+    More landing text than `chunk_bytes` is ingested a range of weeks at a time (`chunks`), in week order, as
+    consecutive runs over those weeks would: a line seen in an earlier range is found in `table`.
 
     `clock_tolerance_seconds`: for Segment-style sources, a received_at more
     than this away from sent_at is the client's clock being off, and
@@ -399,6 +428,22 @@ def ingest(
     """
     if isinstance(contracts, Contract):
         contracts = SourceContracts(contracts.source, (contracts,))
+    counts = [_ingest_weeks(engine, contracts, chunk, data_dir, table, start, end, clock_tolerance_seconds)
+              for start, end, chunk in chunks(files, week_start, week_end, chunk_bytes)]
+    return IngestCounts(**{f.name: sum(getattr(c, f.name) for c in counts) for f in fields(IngestCounts)})
+
+
+def _ingest_weeks(
+    engine: Engine,
+    contracts: SourceContracts,
+    files: list[DayFile],
+    data_dir: Path,
+    table: str,
+    week_start: date,
+    week_end: date,
+    clock_tolerance_seconds: float,
+) -> IngestCounts:
+    """`ingest` of one range of weeks, all its files read at once."""
     fallbacks = load_lines(engine, files, data_dir)
     input_lines = int(engine.scalar(f"select count(*) from {LINES_TABLE}"))
     engine.judge_lines("_judged", LINES_TABLE, contracts)
