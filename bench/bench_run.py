@@ -33,12 +33,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from funnel_assets.lib.engines import STATEMENT_LOG
+from funnel_assets.lib.engines import DEFAULT_MEMORY_LIMIT, STATEMENT_LOG
 
 HERE = Path(__file__).resolve().parent
 FLOOR = """
 import sys, duckdb
-con = duckdb.connect(config={"memory_limit": "1536MB", "threads": 2})
+con = duckdb.connect(config={"memory_limit": sys.argv[3], "threads": 2})
 con.execute("set TimeZone = 'UTC'")
 for statement in open(sys.argv[1]).read().split(";\\n"):
     if statement.strip():
@@ -116,7 +116,8 @@ def bench(requests: int, workdir: Path, seed: int, profile: bool = False) -> dic
         [sys.executable, "-m", "funnel_assets.cli", "run", "--data", str(data), "--warehouse", str(warehouse),
          "--demo-data"], env
     )
-    floor_s, floor_mb, _ = timed([sys.executable, "-c", FLOOR, str(HERE / "floor.sql"), str(data / "landing")])
+    floor_s, floor_mb, _ = timed([sys.executable, "-c", FLOOR, str(HERE / "floor.sql"), str(data / "landing"),
+                                     DEFAULT_MEMORY_LIMIT])
     return {
         "gateway_requests": gateway,
         "landing_lines": events,

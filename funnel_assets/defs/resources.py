@@ -26,7 +26,7 @@ from pydantic import PrivateAttr
 
 from funnel_assets.lib.adapters.sync import VendorInput
 from funnel_assets.lib.clients import DEFAULT_RULES, ClientRule
-from funnel_assets.lib.engines import ENGINES, Engine, SparkSettings, connect
+from funnel_assets.lib.engines import DEFAULT_MEMORY_LIMIT, ENGINES, Engine, SparkSettings, connect
 from funnel_assets.lib.identity_store import IdentityStore
 from funnel_assets.orchestration.dead_runs import fail_dead_run
 from funnel_assets.orchestration.writer_lock import WAREHOUSE_TAG, Writer, acquire
@@ -203,7 +203,7 @@ class FunnelResource(dg.ConfigurableResource):
     identity_db_url: str = ""  # empty: a SQLite file beside the warehouse
     pseudonym_key: str = DEMO_PSEUDONYM_KEY  # set your own secret (FUNNEL_PSEUDONYM_KEY) for real data
     allow_demo_key: bool = False  # the data is a demo: `funnel run` may use the published demo key
-    memory_limit: str = "1536MB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = 2
     vendor_sources: list[VendorSource] = []
     rules: FunnelRules = FunnelRules()

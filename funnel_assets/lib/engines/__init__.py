@@ -32,6 +32,9 @@ ENGINES = ("duckdb", "spark")
 # the kind an asset that the engine computes declares; the definitions show the configured engine's name in its place
 ENGINE_KIND = "engine"
 SPARK_EXTRA = "pip install 'funnel_assets[spark]'"
+# DuckDB's memory limit when none is configured: with the process's own memory, a run stays under 2 GiB at
+# 10 M requests (README, Benchmarks); beyond it DuckDB spills to disk
+DEFAULT_MEMORY_LIMIT = "1408MB"
 # when set, a file the DuckDB engine appends each statement it runs to, with its time (bench/bench_run.py --profile)
 STATEMENT_LOG = "FUNNEL_STATEMENT_LOG"
 
@@ -185,7 +188,7 @@ class Engine(ABC):
 def connect(
     warehouse: Path | str,
     pseudonym_key: str,
-    memory_limit: str = "1536MB",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int = 2,
     read_only: bool = False,
     engine: str = "duckdb",

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from funnel_assets.lib.engines import STATEMENT_LOG, Engine, bind
+from funnel_assets.lib.engines import DEFAULT_MEMORY_LIMIT, STATEMENT_LOG, Engine, bind
 from funnel_assets.lib.scrub import scrub_macros
 
 
@@ -176,7 +176,7 @@ def _read(f, data_dir: Path) -> str:
 
 @contextmanager
 def open_duckdb(
-    path: Path, pseudonym_key: str, memory_limit: str = "1536MB", threads: int = 2, read_only: bool = False
+    path: Path, pseudonym_key: str, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int = 2, read_only: bool = False
 ) -> Iterator[DuckDBEngine]:
     """Open the warehouse file, install the `pseudo()` and `scrub()` macros, close when done."""
     path.parent.mkdir(parents=True, exist_ok=True)
