@@ -2,10 +2,13 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
+import funnel_assets
 from funnel_assets.cli import main
+from funnel_assets.lib.engines import STATEMENT_LOG
 from funnel_assets_tests.landing import at, write_landing
 from funnel_assets_tests.test_known_answers import call, key, user
 
@@ -156,3 +159,15 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     )
     assert shown.stdout.splitlines() == ["n,label", "0,x0"]
     assert shown.stderr == ""  # no BrokenPipeError traceback
+
+
+def test_the_statement_log_records_every_sql_file_the_run_executes(workspace, capsys, monkeypatch):
+    """FUNNEL_STATEMENT_LOG (bench/bench_run.py --profile): each statement the engine ran, with its time."""
+    root, data, warehouse = workspace
+    log = root / "statements.jsonl"
+    monkeypatch.setenv(STATEMENT_LOG, str(log))
+    assert main(["run", "--data", str(data), "--warehouse", warehouse]) == 0
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entries and all(entry["seconds"] >= 0 for entry in entries)
+    events_sql = (Path(funnel_assets.__file__).parent / "defs" / "stages" / "sql" / "developer_events.sql").read_text()
+    assert sum(events_sql in entry["sql"] for entry in entries) == 2  # its shape, then its rows (replace_rows)
