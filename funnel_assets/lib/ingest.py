@@ -57,7 +57,7 @@ import pandas as pd
 
 from funnel_assets.lib.contracts import CORRECTED_TIMESTAMP, FIRST_VERSION, VERSION_TIME, Contract, Field, SourceContracts
 from funnel_assets.lib.engines import Engine
-from funnel_assets.lib.landing import DayFile
+from funnel_assets.lib.landing import DayFile, cut_weeks
 
 QUARANTINE_TABLE = "quarantine"
 FILES_TABLE = "ingested_files"
@@ -389,21 +389,13 @@ GZIP_RATIO = 8  # a gzipped landing file's text, for the budget: about this many
 
 def chunks(files: list[DayFile], week_start: date, week_end: date,
            budget: int = CHUNK_BYTES) -> list[tuple[date, date, list[DayFile]]]:
-    """[week_start, week_end) cut at week boundaries into consecutive ranges, each with its files, whose landing text
-    stays within `budget` (a single week larger than it is a range of its own); one range when all fits."""
-    size = {f.path: f.path.stat().st_size * (GZIP_RATIO if f.path.name.endswith(".gz") else 1) for f in files}
-    by_week: dict[date, list[DayFile]] = {}
+    """[week_start, week_end) cut into ranges of weeks (`landing.cut_weeks`), each with its files, whose landing text
+    stays within `budget`."""
+    sizes: dict[date, int] = {}
     for f in files:
-        by_week.setdefault(f.week, []).append(f)
-    cuts, held = [week_start], 0
-    for week in sorted(by_week):
-        week_bytes = sum(size[f.path] for f in by_week[week])
-        if held and held + week_bytes > budget and week > cuts[-1]:
-            cuts.append(week)
-            held = 0
-        held += week_bytes
-    cuts.append(week_end)
-    return [(start, end, [f for f in files if start <= f.week < end]) for start, end in zip(cuts, cuts[1:])]
+        sizes[f.week] = sizes.get(f.week, 0) + f.path.stat().st_size * (GZIP_RATIO if f.path.name.endswith(".gz") else 1)
+    return [(start, end, [f for f in files if start <= f.week < end])
+            for start, end in cut_weeks(sizes, week_start, week_end, budget)]
 
 
 def ingest(

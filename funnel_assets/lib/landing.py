@@ -30,6 +30,19 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def cut_weeks(sizes: dict[date, int], start: date, end: date, budget: int) -> list[tuple[date, date]]:
+    """[start, end) cut at week boundaries into consecutive ranges whose weeks' `sizes` add up to at most `budget`
+    (a single week larger than it is a range of its own); one range when all fits."""
+    cuts, held = [start], 0
+    for week in sorted(w for w in sizes if start <= w < end):
+        if held and held + sizes[week] > budget and week > cuts[-1]:
+            cuts.append(week)
+            held = 0
+        held += sizes[week]
+    cuts.append(end)
+    return list(zip(cuts, cuts[1:]))
+
+
 def day_files(data_dir: Path, source: str) -> list[DayFile]:
     """Every day file of a source, in day order.
 

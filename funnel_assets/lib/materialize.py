@@ -43,18 +43,24 @@ def materialize_sql(
     preview: bool = False,
     descriptions: dict[str, str] | None = None,
     select_sql: str | None = None,
+    ranges: list[tuple[datetime, datetime]] | None = None,
 ) -> dg.MaterializeResult:
-    """Replace this run's partitions of `table` with the rows `sql_path` (or the statement `select_sql`) selects."""
+    """Replace this run's partitions of `table` with the rows `sql_path` (or the statement `select_sql`) selects:
+    in one statement, or one per range of `ranges` (consecutive, covering the run's weeks) when the weeks' rows
+    are too many to build at once."""
     start, end = partition_bounds(context)
     bounds = {"week_start": start, "week_end": end}
-    written = engine.replace_rows(
-        table,
-        read_sql(sql_path) if select_sql is None else select_sql,
-        {**params, **bounds},
-        f"{partition_column} >= cast($week_start as date) and {partition_column} < cast($week_end as date)",
-        bounds,
-        partition_by=(partition_column,),
-    )
+    written = 0
+    for first, last in ranges or [(start, end)]:
+        part = {"week_start": first, "week_end": last}
+        written += engine.replace_rows(
+            table,
+            read_sql(sql_path) if select_sql is None else select_sql,
+            {**params, **part},
+            f"{partition_column} >= cast($week_start as date) and {partition_column} < cast($week_end as date)",
+            part,
+            partition_by=(partition_column,),
+        )
     context.log.info(f"{table}: {written} rows for weeks {start:%Y-%m-%d} to {end:%Y-%m-%d}")
     metadata: dict[str, Any] = {
         "dagster/row_count": written,

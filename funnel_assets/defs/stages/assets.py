@@ -1,5 +1,6 @@
 """The developer timeline and the stage table built from it."""
 
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +11,7 @@ from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.clients import classify
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.engines import ENGINE_KIND, Engine
+from funnel_assets.lib.landing import cut_weeks
 from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
 from funnel_assets.lib.routes import openapi_paths, template_segments
@@ -91,6 +93,29 @@ def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end)
     )
 
 
+# events built in one statement at most: beyond, its joins spill more than a machine's disk may hold (at 100 M
+# requests, over 35 GB); each week's events depend on no other week's, so ranges of weeks give the same rows
+EVENTS_AT_ONCE = 20_000_000
+
+
+def _event_ranges(engine: Engine, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The run's weeks in ranges of at most EVENTS_AT_ONCE requests and analytics events (one range, mostly)."""
+    counts = engine.frame(
+        "select _event_week as week, count(*) as n from raw_gateway_requests "
+        "where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date) group by 1 "
+        "union all "
+        "select _event_week, count(*) from raw_analytics_events "
+        "where _event_week >= cast($week_start as date) and _event_week < cast($week_end as date) group by 1",
+        {"week_start": start, "week_end": end},
+    )
+    sizes: dict[date, int] = {}
+    for row in counts.itertuples():
+        week = pd.Timestamp(row.week).date()
+        sizes[week] = sizes.get(week, 0) + int(row.n)
+    at = lambda day: datetime.combine(day, time(), timezone.utc)  # noqa: E731
+    return [(at(a), at(b)) for a, b in cut_weeks(sizes, start.date(), end.date(), EVENTS_AT_ONCE)]
+
+
 @dg.asset(
     group_name="stages",
     partitions_def=WEEKLY,
@@ -116,7 +141,8 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
         _register_client_classes(engine, funnel, start, end)
         _register_route_templates(engine, funnel)
         result = materialize_sql(
-            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rules.params(), "event_week"
+            context, engine, "developer_events", SQL / "developer_events.sql", funnel.rules.params(), "event_week",
+            ranges=_event_ranges(engine, start, end),
         )
         # a request has at most one owner (developer_events.sql), so the requests less the gateway events are
         # those left out; counted, not anti-joined on the scrubbed id (which scrubs every request id again)
