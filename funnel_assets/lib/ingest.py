@@ -297,8 +297,6 @@ def relative(path: Path, data_dir: Path) -> str:
     return str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
 
 
-_relative = relative
-
 
 # --- ingest ----------------------------------------------------------------------------------
 
@@ -532,13 +530,13 @@ def _record_files(
     stats = [f.path.stat() for f in files]
     listed = pd.DataFrame(
         {
-            "file": pd.Series([_relative(f.path, data_dir) for f in files], dtype="string"),
+            "file": pd.Series([relative(f.path, data_dir) for f in files], dtype="string"),
             "size_bytes": pd.Series([s.st_size for s in stats], dtype="int64"),
             "modified_ns": pd.Series([s.st_mtime_ns for s in stats], dtype="int64"),
             "content_sha256": pd.Series([content_hash(f.path) for f in files], dtype="string"),
             "day": pd.Series([f.day for f in files], dtype="object"),
             "week": pd.Series([f.week for f in files], dtype="object"),
-            "read_by": pd.Series(["python" if _relative(f.path, data_dir) in fallbacks else engine.name
+            "read_by": pd.Series(["python" if relative(f.path, data_dir) in fallbacks else engine.name
                                   for f in files],
                                  dtype="string"),
         }

@@ -35,10 +35,11 @@ class DuckDBEngine(Engine):
         self.statement_log = os.environ.get(STATEMENT_LOG)
 
     def _run(self, sql: str, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        args = bind(sql, params or {})
         if not self.statement_log:
-            return self.con.execute(sql, bind(sql, params or {}))
+            return self.con.execute(sql, args)
         started = time.perf_counter()
-        cursor = self.con.execute(sql, bind(sql, params or {}))
+        cursor = self.con.execute(sql, args)
         with open(self.statement_log, "a") as log:
             log.write(json.dumps({"seconds": time.perf_counter() - started, "sql": sql}) + "\n")
         return cursor
@@ -129,7 +130,7 @@ class DuckDBEngine(Engine):
     def load_landing_lines(self, table: str, files: list, data_dir: Path) -> dict[str, str]:
         """Every file read by DuckDB in one statement; when that fails (a truncated gzip, invalid UTF-8), each file
         on its own, and a file DuckDB cannot read by Python, line by line (`ingest.read_leniently`)."""
-        from funnel_assets.lib.ingest import _LINES_SCHEMA, _relative, read_leniently
+        from funnel_assets.lib.ingest import _LINES_SCHEMA, relative, read_leniently
 
         self.con.execute(f"create or replace temp table {_q(table)} ({_LINES_SCHEMA})")
         if not files:
@@ -144,10 +145,10 @@ class DuckDBEngine(Engine):
             try:
                 self.con.execute(f"insert into {_q(table)} " + _read(f, data_dir))
             except duckdb.Error as error:
-                fallbacks[_relative(f.path, data_dir)] = str(error).splitlines()[0]
+                fallbacks[relative(f.path, data_dir)] = str(error).splitlines()[0]
                 lines, reasons = read_leniently(f.path)
                 lenient = pa.table({
-                    "file": pa.array([_relative(f.path, data_dir)] * len(lines), pa.string()),
+                    "file": pa.array([relative(f.path, data_dir)] * len(lines), pa.string()),
                     "line_no": pa.array(range(1, len(lines) + 1), pa.int64()),
                     "event_week": pa.array([f.week] * len(lines), pa.date32()),
                     "line": pa.array(lines, pa.string()),
@@ -164,10 +165,10 @@ class DuckDBEngine(Engine):
 def _read(f, data_dir: Path) -> str:
     """One landing file as rows of _landing_lines: one line per row, with a delimiter and quote that never occur in
     JSON text. (A trailing carriage return is JSON whitespace, so it needs no trimming.)"""
-    from funnel_assets.lib.ingest import _relative
+    from funnel_assets.lib.ingest import relative
 
     return (
-        f"select {_lit(_relative(f.path, data_dir))} as file, row_number() over () as line_no, "
+        f"select {_lit(relative(f.path, data_dir))} as file, row_number() over () as line_no, "
         f"cast({_lit(f.week.isoformat())} as date) as event_week, line, null::varchar as read_error "
         f"from read_csv({_lit(str(f.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(30), "
         f"quote = '', escape = '', auto_detect = false)"

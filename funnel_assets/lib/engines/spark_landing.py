@@ -54,7 +54,7 @@ from funnel_assets.lib.ingest import (
     VERSION_FIELD,
     field_rules,
     lenient_lines,
-    _relative,
+    relative,
     no_contract,
 )
 from funnel_assets.lib.landing import DayFile
@@ -173,14 +173,14 @@ def landing_lines(spark: SparkSession, files: list[DayFile], data_dir: Path) -> 
     the files read leniently come to the driver (and a file without lines, which is read there: it is empty)."""
     if not files:
         return spark.createDataFrame([], LINES_SCHEMA), {}
-    names = {str(f.path.absolute()): (_relative(f.path, data_dir), f.week) for f in files}
+    names = {str(f.path.absolute()): (relative(f.path, data_dir), f.week) for f in files}
     if len(names) != len(files):
         raise ValueError("landing_lines: a landing file is listed twice")
     contents = spark.read.format("binaryFile").load([f.path.absolute().as_uri() for f in files]).select("path", "content")
     read = contents.mapInArrow(_reader(names), _WITH_FALLBACK).localCheckpoint(eager=True)
     fallbacks = {r["file"]: r["fallback"] for r in read.select("file", "fallback").distinct().collect()}
     for f in files:
-        name = _relative(f.path, data_dir)
+        name = relative(f.path, data_dir)
         if name not in fallbacks:
             fallbacks[name] = file_lines(f.path.read_bytes(), f.path.name.endswith(".gz"))[2]
     return read.drop("fallback"), {name: why for name, why in fallbacks.items() if why is not None}
