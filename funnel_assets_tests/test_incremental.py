@@ -4,7 +4,8 @@ a full rebuild gives.
 Simulated data with its last week's files held back is run; the files are
 restored and `funnel run` again rebuilds only what they feed; every mart (and
 the stage tables) then equals, row for row, a fresh `funnel run --full` on all
-files. Then a file of an old week changes, and the same holds again.
+files. Then a file of an old week changes, and the same holds again; then the newest week's files are
+removed, and the same holds once more.
 """
 
 import os
@@ -96,6 +97,13 @@ def test_incremental_runs_equal_a_full_rebuild(data, tmp_path, capsys):
     out = _run(data, warehouse, capsys, "--demo-data")
     assert "incremental: 1 changed landing files; re-reading gateway_requests for weeks" in out, out
     _assert_same_tables(warehouse, _full(data, tmp_path / "full2", capsys))
+
+    # the newest week's files are taken away again: that week's rows go, as if it had never landed
+    for path in last_week:
+        path.unlink()
+    out = _run(data, warehouse, capsys, "--demo-data")
+    assert f"incremental: {len(last_week)} removed landing files" in out, out
+    _assert_same_tables(warehouse, _full(data, tmp_path / "full3", capsys))
 
     assert "the warehouse was up to date" in _run(data, warehouse, capsys, "--demo-data")
 

@@ -5,7 +5,7 @@ templates: a request path is the template whose literal segments it matches
 (the most literal one when several do, so `/v1/customers/search` wins over
 `/v1/customers/{customer}`). Paths no template matches, and every path when
 there is no document, are templated by the rules in
-`defs/stages/sql/developer_events.sql`.
+`defs/stages/sql/path_routes.sql`.
 
 Only the template's shape reaches the SQL: one row per literal segment, so
 matching is an equality join, not a regular expression per path and template.

@@ -52,8 +52,8 @@ class FileChange:
     change: str  # new | changed | removed
 
 
-def landing_changes(engine, data_dir: Path, last_week: date | None = None) -> list[FileChange] | None:
-    """Landing files (of weeks up to `last_week`) that differ from what the warehouse ingested.
+def landing_changes(engine, data_dir: Path) -> list[FileChange] | None:
+    """Landing files that differ from what the warehouse ingested: new, changed, or recorded and now gone.
 
     None when the warehouse has no record of ingested files with their size, time and hash: it has not seen
     this data, and everything is to be built."""
@@ -69,8 +69,6 @@ def landing_changes(engine, data_dir: Path, last_week: date | None = None) -> li
     changes, present = [], set()
     for source in SOURCES:
         for day_file in day_files(data_dir, source):
-            if last_week is not None and day_file.week > last_week:
-                continue
             file = day_file.path.relative_to(data_dir).as_posix()
             present.add(source + "\0" + file)
             row = seen.get(source + "\0" + file)
@@ -83,9 +81,8 @@ def landing_changes(engine, data_dir: Path, last_week: date | None = None) -> li
             if content_hash(day_file.path) != row.content_sha256:
                 changes.append(FileChange(source, file, day_file.week, "changed"))
     for key, row in seen.items():
-        week = pd.Timestamp(row.week).date()
-        if key not in present and (last_week is None or week <= last_week):
-            changes.append(FileChange(row.source, row.file, week, "removed"))
+        if key not in present:
+            changes.append(FileChange(row.source, row.file, pd.Timestamp(row.week).date(), "removed"))
     return changes
 
 

@@ -216,12 +216,13 @@ def incremental_runs(defs: dg.Definitions, funnel_resource, instance: dg.Dagster
         return None
     if not previous_run_succeeded(instance, funnel_resource.warehouse):
         return None
-    data_weeks = WeekRange(*weeks_covered)
     with funnel_resource.connect(read_only=True) as engine:
-        changes = landing_changes(engine, data_dir, data_weeks.last)
+        changes = landing_changes(engine, data_dir)
         as_of = data_as_of(engine)
     if changes is None:
         return None
+    # files of weeks after the last one left are gone: those weeks are rebuilt (emptied) too
+    data_weeks = WeekRange(weeks_covered[0], max([weeks_covered[1], *(c.week for c in changes)]))
     graph = defs.resolve_asset_graph()
     todo = plan_for(graph, funnel_resource.rules, changes, data_weeks, as_of)
     return todo, runs_for(todo, graph, reason)

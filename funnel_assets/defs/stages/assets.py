@@ -10,7 +10,7 @@ from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.clients import classify
 from funnel_assets.lib.contracts import SOURCES
-from funnel_assets.lib.engines import ENGINE_KIND, Engine
+from funnel_assets.lib.engines import ENGINE_KIND, Engine, read_sql
 from funnel_assets.lib.landing import cut_weeks
 from funnel_assets.lib.lineage import column_lineage
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
@@ -62,10 +62,12 @@ STAGE_LINEAGE = {
 
 
 
-def _register_route_templates(engine: Engine, funnel: FunnelResource) -> None:
-    """The API's own route templates (an OpenAPI document), when configured; none otherwise."""
+def _register_path_routes(engine: Engine, funnel: FunnelResource) -> None:
+    """The route of every distinct request path in the warehouse (path_routes.sql), once per run: the API's own
+    templates (an OpenAPI document) when configured, else inferred. Each range of weeks joins to it."""
     templates = openapi_paths(Path(funnel.rules.openapi_path)) if funnel.rules.openapi_path else []
     engine.put_frame("_route_templates", template_segments(templates), temporary=True)
+    engine.temp_table("_path_routes", read_sql(SQL / "path_routes.sql"), funnel.rules.params())
 
 
 def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end) -> None:
@@ -139,7 +141,7 @@ def developer_events(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     start, end = partition_bounds(context)
     with funnel.connect() as engine:
         _register_client_classes(engine, funnel, start, end)
-        _register_route_templates(engine, funnel)
+        _register_path_routes(engine, funnel)
         result = materialize_sql(
             context, engine, "developer_events", SQL / "developer_events.sql", funnel.rules.params(), "event_week",
             ranges=_event_ranges(engine, start, end),

@@ -59,6 +59,8 @@ measured as (
     from grid as g
     cross join as_of as a
     left join counts as n using (cohort_week, from_stage, to_stage, window_days)
+    -- a signup week after the data's as-of time has no cohort yet (the files of the weeks after it are gone)
+    where a.as_of is null or g.cohort_week <= a.as_of
 
 ),
 

@@ -18,7 +18,10 @@ populated as (
 
 required as (
 
-    select cohort_week from weeks where $every_week
+    -- every week up to the data's as-of time (mart_stage_conversion.sql: no cohort after it)
+    select cohort_week from weeks
+    where $every_week
+        and coalesce(cohort_week <= (select max(event_time) from developer_events), true)
     union
     select cohort_week from populated
 
