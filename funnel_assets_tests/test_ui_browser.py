@@ -161,7 +161,7 @@ def test_the_ui_shows_lineage_checks_metadata_and_runs_a_backfill(tmp_path, defi
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 2400, "height": 4200})
-            page.set_default_timeout(30_000)
+            page.set_default_timeout(90_000)  # a loaded machine took over 30 s to draw the launch dialog
             try:
                 _lineage(page, dev, screenshots)
                 _checks(page, dev, screenshots)
