@@ -1,5 +1,6 @@
-"""developer_events built a range of weeks at a time (more events than EVENTS_AT_ONCE: at 100 M requests the one
-statement spilled more than the disk held) gives the rows of one statement, through Dagster materialisation."""
+"""developer_events built a range of event weeks at a time, and developer_stages a range of signup weeks at a time
+(more events than EVENTS_AT_ONCE: at 100 M requests their one statement spilled more than the disk held), give the
+rows of one statement, through Dagster materialisation."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _built(root, data, definitions) -> Pipeline:
     return pipeline
 
 
-def test_events_built_a_week_at_a_time_equal_one_statement(tmp_path, simulated, definitions, monkeypatch):
+def test_events_and_stages_built_a_week_at_a_time_equal_one_statement(tmp_path, simulated, definitions, monkeypatch):
     whole = _built(tmp_path / "whole", simulated, definitions)
     monkeypatch.setattr(stage_assets, "EVENTS_AT_ONCE", 1)  # every week a range of its own
     cut = _built(tmp_path / "cut", simulated, definitions)
@@ -45,3 +46,10 @@ def test_events_built_a_week_at_a_time_equal_one_statement(tmp_path, simulated, 
                       "union all select _event_week from raw_analytics_events)").n[0]
     assert len(ranges) == weeks > 1  # it really was cut, a week per range
     assert ranges[0][0] == at(first.date()) and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+
+    first, last = cut.frame("select min(cohort_week) as a, max(cohort_week) as b from developer_stages").iloc[0]
+    with cut.resource.connect() as engine:
+        cohorts = stage_assets._cohort_ranges(engine, at(first.date()), at(last.date() + timedelta(weeks=1)))
+    signup_weeks = cut.frame("select count(distinct cohort_week) as n from developer_stages").n[0]
+    assert len(cohorts) == signup_weeks > 1  # the stages too: a signup week per range
+    assert cohorts[0][0] == at(first.date()) and all(a[1] == b[0] for a, b in zip(cohorts, cohorts[1:]))

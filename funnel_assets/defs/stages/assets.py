@@ -95,8 +95,9 @@ def _register_client_classes(engine: Engine, funnel: FunnelResource, start, end)
     )
 
 
-# events built in one statement at most: beyond, its joins spill more than a machine's disk may hold (at 100 M
-# requests, over 35 GB); each week's events depend on no other week's, so ranges of weeks give the same rows
+# events built (developer_events), or turned into stages (developer_stages), in one statement at most: beyond,
+# the joins spill more than a machine's disk may hold (at 100 M requests, over 35 GB and over 25 GB); each week's
+# events depend on no other week's, a developer's stages on no other developer's, so ranges give the same rows
 EVENTS_AT_ONCE = 20_000_000
 
 
@@ -114,6 +115,26 @@ def _event_ranges(engine: Engine, start: datetime, end: datetime) -> list[tuple[
     for row in counts.itertuples():
         week = pd.Timestamp(row.week).date()
         sizes[week] = sizes.get(week, 0) + int(row.n)
+    return _cut(sizes, start, end)
+
+
+def _cohort_ranges(engine: Engine, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The run's signup weeks in ranges whose developers have at most about EVENTS_AT_ONCE events: each week's
+    sign-ups times the events per developer (at 100 M requests the one statement of developer_stages spilled
+    past the 25 GB of free disk). A developer's stages depend on their own events alone: ranges give the same
+    rows."""
+    signups = engine.frame(
+        "select cast(date_trunc('week', created_at) as date) as week, count(*) as n from identity_users "
+        "where created_at >= $week_start and created_at < $week_end group by 1",
+        {"week_start": start, "week_end": end},
+    )
+    per_developer = engine.scalar("select count(*) from developer_events") / max(
+        int(engine.scalar("select count(*) from identity_users")), 1)
+    sizes = {pd.Timestamp(row.week).date(): int(row.n * per_developer) for row in signups.itertuples()}
+    return _cut(sizes, start, end)
+
+
+def _cut(sizes: dict[date, int], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     at = lambda day: datetime.combine(day, time(), timezone.utc)  # noqa: E731
     return [(at(a), at(b)) for a, b in cut_weeks(sizes, start.date(), end.date(), EVENTS_AT_ONCE)]
 
@@ -177,9 +198,11 @@ def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     acquisition channel, account type, client of the first successful call,
     first-session depth and e-mail engagement.
     """
+    start, end = partition_bounds(context)
     with funnel.connect() as engine:
         return materialize_sql(
-            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rules.params(), "cohort_week"
+            context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rules.params(), "cohort_week",
+            ranges=_cohort_ranges(engine, start, end),
         )
 
 
