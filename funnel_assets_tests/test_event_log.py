@@ -74,7 +74,8 @@ def test_runs_recorded_through_it_read_the_same_with_dagsters_own_storage(tmp_pa
     stock.dispose()
 
 
-def test_a_run_over_a_range_of_weeks_stores_its_events_in_batches_read_the_same_by_dagsters_own_storage(tmp_path):
+def test_a_run_over_a_range_of_weeks_stores_its_events_in_batches_read_the_same_by_dagsters_own_storage(
+        tmp_path, monkeypatch):
     """One materialisation per week of the range, handed over as one batch (and the planned ones before them)."""
     home = tmp_path / "instance"
     home.mkdir()
@@ -83,14 +84,12 @@ def test_a_run_over_a_range_of_weeks_stores_its_events_in_batches_read_the_same_
     assert int(os.environ[BATCH_SIZE_VARIABLE]) >= len(WEEKS.get_partition_keys())
     stored = []
     original = FunnelSqliteEventLogStorage.store_event_batch
-    try:
-        FunnelSqliteEventLogStorage.store_event_batch = lambda self, events: (stored.append(len(events)),
-                                                                              original(self, events))
-        keys = WEEKS.get_partition_keys()
-        result = dg.materialize([weekly_totals], instance=instance,
-                                tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]})
-    finally:
-        FunnelSqliteEventLogStorage.store_event_batch = original
+    monkeypatch.setattr(FunnelSqliteEventLogStorage, "store_event_batch",
+                        lambda self, events: (stored.append(len(events)), original(self, events)))
+    keys = WEEKS.get_partition_keys()
+    result = dg.materialize([weekly_totals], instance=instance,
+                            tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]})
+    monkeypatch.undo()
     assert result.success
     assert stored == [3, 3]  # the planned materialisations, then the materialisations: a batch of a week each
     instance.dispose()
