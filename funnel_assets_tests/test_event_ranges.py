@@ -1,6 +1,6 @@
-"""developer_events built a range of event weeks at a time, and developer_stages a range of signup weeks at a time
-(more events than EVENTS_AT_ONCE: at 100 M requests their one statement spilled more than the disk held), give the
-rows of one statement, through Dagster materialisation."""
+"""developer_events built a range of event weeks at a time, and developer_stages and org_stages a range of cohort
+weeks at a time (more events than EVENTS_AT_ONCE: at 100 M requests their one statement spilled more than the disk
+held), give the rows of one statement, through Dagster materialisation."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 
 from funnel_assets.defs.stages import assets as stage_assets
+from funnel_assets.lib.orgs import ORG_MEMBER_WEEKS, stage_org_members
 from funnel_assets.lib.simulator import generate
 from funnel_assets_tests.conftest import Pipeline
 
-COMPARED = ("developer_events", "developer_stages")
+COMPARED = ("developer_events", "developer_stages", "org_stages")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,15 @@ def test_events_and_stages_built_a_week_at_a_time_equal_one_statement(tmp_path, 
 
     first, last = cut.frame("select min(cohort_week) as a, max(cohort_week) as b from developer_stages").iloc[0]
     with cut.resource.connect() as engine:
-        cohorts = stage_assets._cohort_ranges(engine, at(first.date()), at(last.date() + timedelta(weeks=1)))
+        cohorts = stage_assets.cohort_ranges(engine, at(first.date()), at(last.date() + timedelta(weeks=1)))
     signup_weeks = cut.frame("select count(distinct cohort_week) as n from developer_stages").n[0]
     assert len(cohorts) == signup_weeks > 1  # the stages too: a signup week per range
     assert cohorts[0][0] == at(first.date()) and all(a[1] == b[0] for a, b in zip(cohorts, cohorts[1:]))
+
+    first, last = cut.frame("select min(cohort_week) as a, max(cohort_week) as b from org_stages").iloc[0]
+    with cut.resource.connect() as engine:
+        stage_org_members(engine)
+        org_cohorts = stage_assets.cohort_ranges(engine, at(first.date()), at(last.date() + timedelta(weeks=1)),
+                                                 ORG_MEMBER_WEEKS)
+    org_weeks = cut.frame("select count(distinct cohort_week) as n from org_stages").n[0]
+    assert len(org_cohorts) == org_weeks > 1  # and the organisations: a cohort week per range

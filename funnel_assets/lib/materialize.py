@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import dagster as dg
 
@@ -44,15 +44,18 @@ def materialize_sql(
     descriptions: dict[str, str] | None = None,
     select_sql: str | None = None,
     ranges: list[tuple[datetime, datetime]] | None = None,
+    prepare: Callable[[dict[str, Any]], None] | None = None,
 ) -> dg.MaterializeResult:
     """Replace this run's partitions of `table` with the rows `sql_path` (or the statement `select_sql`) selects:
     in one statement, or one per range of `ranges` (consecutive, covering the run's weeks) when the weeks' rows
-    are too many to build at once."""
+    are too many to build at once. `prepare` stages what a range's statement reads, called with its bounds."""
     start, end = partition_bounds(context)
     bounds = {"week_start": start, "week_end": end}
     written = 0
     for first, last in ranges or [(start, end)]:
         part = {"week_start": first, "week_end": last}
+        if prepare is not None:
+            prepare(part)
         written += engine.replace_rows(
             table,
             read_sql(sql_path) if select_sql is None else select_sql,

@@ -46,9 +46,17 @@ def shadowed(engine: Engine, views: dict[str, str]) -> Iterator[None]:
             engine.drop_temp(name)
 
 
-def stage_org_developers(engine: Engine, params: dict[str, Any]) -> None:
-    """`_org_members` (every organisation's developers) and `_org_developer_stages` for the weeks in `params`."""
+# each organisation's developer with the organisation's cohort week (org_stages' cohort), once staged
+ORG_MEMBER_WEEKS = "select cohort_week as week from _org_members"
+
+
+def stage_org_members(engine: Engine) -> None:
+    """`_org_members`: every organisation's developers."""
     engine.temp_table("_org_members", read_sql(STAGES_SQL / "org_members.sql"))
+
+
+def stage_org_developers(engine: Engine, params: dict[str, Any]) -> None:
+    """`_org_developer_stages` of the organisations whose cohort weeks are in `params` (`_org_members` staged)."""
     engine.temp_table("_org_member_events", read_sql(STAGES_SQL / "org_member_events.sql"), params)
     views = {
         "developer_events": "select * from _org_member_events",

@@ -118,14 +118,19 @@ def _event_ranges(engine: Engine, start: datetime, end: datetime) -> list[tuple[
     return _cut(sizes, start, end)
 
 
-def _cohort_ranges(engine: Engine, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The run's signup weeks in ranges whose developers have at most about EVENTS_AT_ONCE events: each week's
-    sign-ups times the events per developer (at 100 M requests the one statement of developer_stages spilled
-    past the 25 GB of free disk). A developer's stages depend on their own events alone: ranges give the same
-    rows."""
+# each developer's signup week (developer_stages' cohort)
+SIGNUP_WEEKS = "select cast(date_trunc('week', created_at) as date) as week from identity_users"
+
+
+def cohort_ranges(engine: Engine, start: datetime, end: datetime,
+                   cohort_weeks: str = SIGNUP_WEEKS) -> list[tuple[datetime, datetime]]:
+    """The run's cohort weeks in ranges whose developers have at most about EVENTS_AT_ONCE events: each week's
+    developers (a row of `cohort_weeks` each, its column `week`) times the events per developer (at 100 M
+    requests the one statement of developer_stages spilled past the 25 GB of free disk). A developer's stages
+    depend on their own events alone: ranges give the same rows."""
     signups = engine.frame(
-        "select cast(date_trunc('week', created_at) as date) as week, count(*) as n from identity_users "
-        "where created_at >= $week_start and created_at < $week_end group by 1",
+        f"select week, count(*) as n from ({cohort_weeks}) "
+        "where week >= cast($week_start as date) and week < cast($week_end as date) group by 1",
         {"week_start": start, "week_end": end},
     )
     per_developer = engine.scalar("select count(*) from developer_events") / max(
@@ -202,7 +207,7 @@ def developer_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) 
     with funnel.connect() as engine:
         return materialize_sql(
             context, engine, "developer_stages", SQL / "developer_stages.sql", funnel.rules.params(), "cohort_week",
-            ranges=_cohort_ranges(engine, start, end),
+            ranges=cohort_ranges(engine, start, end),
         )
 
 

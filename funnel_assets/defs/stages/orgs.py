@@ -8,7 +8,8 @@ from funnel_assets.lib.engines import ENGINE_KIND
 from funnel_assets.defs.partitions import COHORT_WINDOW, SINGLE_RUN, WEEKLY
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.materialize import materialize_sql, partition_bounds
-from funnel_assets.lib.orgs import stage_org_developers
+from funnel_assets.defs.stages.assets import cohort_ranges
+from funnel_assets.lib.orgs import ORG_MEMBER_WEEKS, stage_org_developers, stage_org_members
 
 SQL = Path(__file__).parent / "sql"
 
@@ -34,6 +35,11 @@ def org_stages(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.
     developer_stages.sql's, run over each developer's events in the organisation.
     """
     start, end = partition_bounds(context)
+    params = funnel.rules.params()
     with funnel.connect() as engine:
-        stage_org_developers(engine, {**funnel.rules.params(), "week_start": start, "week_end": end})
-        return materialize_sql(context, engine, "org_stages", SQL / "org_stages.sql", funnel.rules.params(), "cohort_week")
+        stage_org_members(engine)
+        return materialize_sql(
+            context, engine, "org_stages", SQL / "org_stages.sql", params, "cohort_week",
+            ranges=cohort_ranges(engine, start, end, ORG_MEMBER_WEEKS),
+            prepare=lambda weeks: stage_org_developers(engine, {**params, **weeks}),
+        )

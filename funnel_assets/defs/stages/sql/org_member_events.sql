@@ -5,9 +5,19 @@ with members as (
 
 ),
 
+developers as (
+
+    -- the developers of the organisations of these weeks: only their events can count for them
+    select distinct user_pid from members
+    where cohort_week >= cast($week_start as date) and cohort_week < cast($week_end as date)
+
+),
+
 events as (
 
-    select * from developer_events
+    select e.*
+    from developer_events as e
+    semi join developers as d using (user_pid)
 
 ),
 
