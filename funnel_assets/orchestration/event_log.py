@@ -114,8 +114,11 @@ class FunnelSqliteEventLogStorage(SqliteEventLogStorage):
         with self.run_connection(events[0].run_id) as conn:
             conn.execute(SqlEventLogStorageTable.insert().values(rows))
         with self.index_transaction() as conn:
-            ids = [conn.execute(SqlEventLogStorageTable.insert().values(**row)).inserted_primary_key[0]
-                   for row in rows]
+            # one statement for the batch; the ids come back in the rows' order
+            ids = conn.execute(
+                SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True),
+                rows,
+            ).scalars().all()
             self._store_asset_event_tags(conn, list(events), ids)
             # the asset's row keeps the latest event: of a batch of one kind of event, the last of each asset
             latest = {event.dagster_event.asset_key: (event, id_) for event, id_ in zip(events, ids)}

@@ -18,7 +18,9 @@ such files makes stale, and why:
   what the funnel rules read: a stage reached up to `horizon_days` after
   signup, then the longest transition window.
 - cohort assets tagged AS_OF_TAG: every cohort, since each row carries the
-  as-of time.
+  as-of time. The diagnostics that read the trailing cohorts (a baseline, a
+  pool) need no more than the cohorts above: a changed cohort changes the rows
+  of the cohorts after it, and those run to the last week of data.
 
 Nothing here touches a connection: the warehouse is read through the engine's
 `frame()` and `table_exists()`.
@@ -94,12 +96,15 @@ def data_as_of(engine) -> datetime | None:
     return None if value is None or value != value else value.to_pydatetime().astimezone(timezone.utc)
 
 
-def cohort_reach(graph_window: CohortWindow, horizon_days: int, longest_window_days: int) -> CohortWindow:
+def cohort_reach(graph_window: CohortWindow, horizon_days: int, longest_window_days: int,
+                 outcome_days: int = 0) -> CohortWindow:
     """The event weeks a cohort's marts read, relative to its signup week.
 
     A developer of signup week S signs up before S + 7 days; a stage counted for them comes no later than
-    horizon_days after that, and the stage a transition leads to up to its window later still."""
-    last_day = 7 + horizon_days + longest_window_days  # days after S that can still change a row of S
+    horizon_days after that, and the stage a transition leads to up to its window later still. The drivers'
+    outcome (`outcome_days` after signup) closes, and the cohort joins their pool, within the reach too."""
+    # days after S that can still change a row of S
+    last_day = 7 + max(horizon_days + longest_window_days, outcome_days)
     return CohortWindow(graph_window.start, max(graph_window.end, math.ceil(last_day / 7) - 1))
 
 

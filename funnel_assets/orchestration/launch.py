@@ -21,6 +21,7 @@ import dagster as dg
 
 from funnel_assets.lib.contracts import SOURCES
 from funnel_assets.lib.landing import covered_weeks
+from funnel_assets.lib.quality.gx import import_in_background
 from funnel_assets.orchestration.incremental import (
     FileChange,
     Plan,
@@ -144,6 +145,7 @@ class WeeksRun:
         report: Callable[[StepProgress], None] | None = None,
     ) -> dg.ExecuteInProcessResult:
         """The run, executed in this process into `instance` (its progress through `report`)."""
+        import_in_background()  # Great Expectations, for the run's first check, while its first step reads data
         run_id = str(uuid.uuid4())  # known before the run starts: the progress watcher follows it
         stop = threading.Event()
         watcher = None
@@ -232,8 +234,8 @@ def plan_for(graph, rules, changes: list[FileChange], data_weeks: WeekRange, as_
     """incremental.plan with this asset graph's weeks and identity sources, and the reach of these rules."""
     weeks = FunnelWeeks.of(graph)
     longest = max((t.window_days for t in rules.transition_rules), default=0)
-    return plan(changes, weeks, cohort_reach(weeks.window, rules.horizon_days, longest), identity_sources(graph),
-                data_weeks, as_of)
+    reach = cohort_reach(weeks.window, rules.horizon_days, longest, rules.diagnostics.outcome_days)
+    return plan(changes, weeks, reach, identity_sources(graph), data_weeks, as_of)
 
 
 def runs_for(todo: Plan, graph, reason: str, converts: bool = False, unbuilt: tuple[str, ...] = (),

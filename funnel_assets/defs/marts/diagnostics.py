@@ -108,9 +108,10 @@ def mart_paths(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.
                                preview=True, descriptions=DIAGNOSTIC_COLUMNS)
 
 
-# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes later cohorts' rows, so an
-# incremental run refreshes these marts for every cohort, as it does the marts carrying the as-of time.
-@_mart(deps=[HISTORY_DEP, EVENTS_DEP], as_of_in_every_row=True)
+# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes the rows of the cohorts after it, which
+# an incremental run rebuilds anyway (its cohorts run to the last week of data); no row carries the as-of time,
+# and a cohort's completeness flips within the reach of the run's cohorts (incremental.cohort_reach).
+@_mart(deps=[HISTORY_DEP, EVENTS_DEP])
 def mart_leading_indicators(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort and leading indicator, partitioned by signup week.
 
@@ -146,9 +147,10 @@ def mart_leading_indicators(context: dg.AssetExecutionContext, funnel: FunnelRes
     })
 
 
-# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes later cohorts' rows, so an
-# incremental run refreshes these marts for every cohort, as it does the marts carrying the as-of time.
-@_mart(deps=[HISTORY_DEP, EVENTS_DEP], as_of_in_every_row=True)
+# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes the rows of the cohorts after it, which
+# an incremental run rebuilds anyway (its cohorts run to the last week of data); no row carries the as-of time,
+# and a cohort's completeness flips within the reach of the run's cohorts (incremental.cohort_reach).
+@_mart(deps=[HISTORY_DEP, EVENTS_DEP])
 def mart_conversion_drivers(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort, factor and value, partitioned by signup week.
 
@@ -170,9 +172,10 @@ def mart_conversion_drivers(context: dg.AssetExecutionContext, funnel: FunnelRes
                                select_sql=drivers.SELECT_STAGED)
 
 
-# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes later cohorts' rows, so an
-# incremental run refreshes these marts for every cohort, as it does the marts carrying the as-of time.
-@_mart(deps=[HISTORY_DEP, EVENTS_DEP], as_of_in_every_row=True)
+# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes the rows of the cohorts after it, which
+# an incremental run rebuilds anyway (its cohorts run to the last week of data); no row carries the as-of time,
+# and a cohort's completeness flips within the reach of the run's cohorts (incremental.cohort_reach).
+@_mart(deps=[HISTORY_DEP, EVENTS_DEP])
 def mart_developer_propensity(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per developer of the cohort still inside the outcome window, partitioned by signup week.
 

@@ -221,13 +221,19 @@ def evaluate_downstream_checks(engine: Engine, asset: str, week_start: date | No
 def _outcome(check: Check, bad: pd.DataFrame, weeks: list[date | None], with_rows: set[date],
              shape: MartShape | None) -> Outcome:
     evidence = bad[[c for c in _evidence_columns(check, shape) if c in bad.columns]]
+    # an unpartitioned asset (the identity map) is one figure for the whole table; else the failing rows are
+    # split by week once (most weeks have none: no frame work for them, whatever the number of weeks)
+    if weeks == [None]:
+        failing = {None: evidence}
+    else:
+        failing = dict(tuple(evidence.groupby(pd.to_datetime(bad["_week"]).dt.date))) if len(evidence) else {}
     figures = []
     for week in weeks:
-        # an unpartitioned asset (the identity map) is one figure for the whole table
-        rows = evidence if week is None else evidence[pd.to_datetime(bad["_week"]).dt.date == week]
-        figure = WeekFigure(week or date.min, len(rows), 0, failing_rows=len(rows),
-                            sample=records(rows.head(SAMPLE_SIZE).rename(columns={"_week": "week"})),
+        rows = failing.get(week)
+        count = 0 if rows is None else len(rows)
+        sample = [] if rows is None else records(rows.head(SAMPLE_SIZE).rename(columns={"_week": "week"}))
+        figure = WeekFigure(week or date.min, count, 0, failing_rows=count, sample=sample,
                             has_data=week in with_rows)
-        figure.passed = rows.empty
+        figure.passed = count == 0
         figures.append(figure)
     return Outcome(check, MAX, figures, {"judged": "every row of the asset in the run's weeks, by Great Expectations"})
