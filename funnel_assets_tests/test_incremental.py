@@ -108,6 +108,36 @@ def test_incremental_runs_equal_a_full_rebuild(data, tmp_path, capsys):
     assert "the warehouse was up to date" in _run(data, warehouse, capsys, "--demo-data")
 
 
+def test_sixteen_weeks_and_one_more_equal_a_full_rebuild(tmp_path, capsys, monkeypatch):
+    """Long enough that cohorts complete: the drivers pool complete cohorts, the leading indicators compare a
+    cohort with the trailing ones, the SDK usage and the docs friction count events of any later week. After
+    one more week, every mart equals a full rebuild."""
+    monkeypatch.setenv("FUNNEL_PSEUDONYM_KEY", KEY)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    data = tmp_path / "data"
+    generate(data, developers=400, weeks=16, seed=23, requests=20_000)
+    held = tmp_path / "held_back"
+    last_week = _last_week_files(data)
+    for path in last_week:
+        (held / path.relative_to(data)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, held / path.relative_to(data))
+    warehouse = tmp_path / "incremental" / "w.duckdb"
+    _run(data, warehouse, capsys, "--demo-data")
+    before = _tables(warehouse)
+    for path in last_week:
+        shutil.move(held / path.relative_to(data), path)
+    assert "incremental:" in _run(data, warehouse, capsys, "--demo-data")
+    full = _full(data, tmp_path / "full", capsys)
+    _assert_same_tables(warehouse, full)
+
+    after = _tables(full)
+    for mart in ("mart_conversion_drivers", "mart_leading_indicators", "mart_sdk_usage", "mart_docs_friction"):
+        assert len(after[mart]) > 0, mart
+    # the week that landed changed the rows of cohorts outside the run's reach: their developers' requests
+    changed = {name for name in after if name in before and not before[name].equals(after[name])}
+    assert "mart_sdk_usage" in changed, changed
+
+
 def _full(data: Path, folder: Path, capsys) -> Path:
     warehouse = folder / "w.duckdb"
     out = _run(data, warehouse, capsys, "--demo-data", "--full")
@@ -146,6 +176,9 @@ def test_the_reach_follows_the_rules_and_an_old_as_of_time_widens_the_cohorts(de
                                                          "window_days": 7}])
     # never less than the cohort window the assets declare (13 weeks)
     assert _plan(definitions, gateway, rules=shorter).cohorts == WeekRange(last - timedelta(weeks=13), last)
+    # the drivers' outcome closes 7 + 180 days after the signup week: in its 26th week
+    later_outcome = FunnelRules(diagnostics={"outcome_days": 180})
+    assert _plan(definitions, gateway, rules=later_outcome).cohorts == WeekRange(last - timedelta(weeks=26), last)
     stale = datetime(2025, 10, 1, tzinfo=timezone.utc)  # the data last reached a Wednesday weeks ago
     assert _plan(definitions, gateway, as_of=stale).cohorts.first == date(2025, 9, 29) - timedelta(weeks=18)
 

@@ -18,9 +18,10 @@ such files makes stale, and why:
   what the funnel rules read: a stage reached up to `horizon_days` after
   signup, then the longest transition window.
 - cohort assets tagged AS_OF_TAG: every cohort, since each row carries the
-  as-of time. The diagnostics that read the trailing cohorts (a baseline, a
-  pool) need no more than the cohorts above: a changed cohort changes the rows
-  of the cohorts after it, and those run to the last week of data.
+  as-of time, or counts its developers' events of any later week. The
+  leading indicators, which compare a cohort with the trailing ones, need no
+  more than the cohorts above: a changed cohort changes the rows of the
+  cohorts after it, and those run to the last week of data.
 
 Nothing here touches a connection: the warehouse is read through the engine's
 `frame()` and `table_exists()`.
@@ -145,7 +146,8 @@ def plan(changes: list[FileChange], weeks: FunnelWeeks, reach: CohortWindow, ide
 
 
 def as_of_assets(graph) -> set[dg.AssetKey]:
-    """Cohort assets whose every row carries the data's as-of time."""
+    """Cohort assets any new week changes for every cohort: every row carries the data's as-of time, or counts
+    the developers' events of any later week."""
     return {key for key in COHORTS_SELECTION.resolve(graph) if graph.get(key).tags.get(AS_OF_TAG)}
 
 

@@ -66,9 +66,13 @@ STAGES_DEP = dg.AssetDep("developer_stages")
 EVENTS_DEP = dg.AssetDep("developer_events", partition_mapping=COHORT_WINDOW)
 
 
-def _mart(lineage: dict[str, list[str]] | None = None, as_of_in_every_row: bool = False, **kwargs):
-    """`as_of_in_every_row`: every cohort's rows carry the data's as-of time (not only the open cohorts'), so an
-    incremental run refreshes the mart for every cohort (AS_OF_TAG, orchestration/incremental.py)."""
+# why a mart is refreshed for every cohort by an incremental run (AS_OF_TAG, orchestration/incremental.py)
+AS_OF_IN_EVERY_ROW = "every_row"  # every cohort's rows carry the data's as-of time, not only the open cohorts'
+LATER_EVENTS = "later_events"  # a cohort's rows count its developers' events of any later week
+
+
+def _mart(lineage: dict[str, list[str]] | None = None, every_cohort: str | None = None, **kwargs):
+    """`every_cohort`: AS_OF_IN_EVERY_ROW or LATER_EVENTS, when any new week changes every cohort's rows."""
     metadata = {"dagster/column_lineage": column_lineage(lineage)} if lineage else {}
     return dg.asset(
         metadata=metadata,
@@ -77,7 +81,7 @@ def _mart(lineage: dict[str, list[str]] | None = None, as_of_in_every_row: bool 
         backfill_policy=SINGLE_RUN,
         kinds={ENGINE_KIND, "sql"},
         owners=["team:growth"],
-        tags={"layer": "marts", **({AS_OF_TAG: "every_row"} if as_of_in_every_row else {})},
+        tags={"layer": "marts", **({AS_OF_TAG: every_cohort} if every_cohort else {})},
         **kwargs,
     )
 
@@ -102,7 +106,7 @@ STAGE_TIMES = [f"developer_stages.{stage}_at" for stage in STAGES]
 
 @_mart(
     deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")],
-    as_of_in_every_row=True,  # the as_of column
+    every_cohort=AS_OF_IN_EVERY_ROW,  # the as_of column
     lineage={
         "entered": STAGE_TIMES + ["visitor_intents.intent_at"],
         "converted": STAGE_TIMES + ["visitor_intents.account_created_at"],
@@ -141,6 +145,7 @@ def mart_ttfac_by_cohort(context: dg.AssetExecutionContext, funnel: FunnelResour
 
 @_mart(
     deps=[STAGES_DEP, EVENTS_DEP],
+    every_cohort=LATER_EVENTS,  # requests of any later week
     lineage={
         "client_kind": ["developer_stages.client_kind", "developer_events.client_kind"],
         "client_name": ["developer_stages.client_name", "developer_events.client_name"],
@@ -227,7 +232,7 @@ def mart_bottleneck(context: dg.AssetExecutionContext, funnel: FunnelResource) -
     return _materialize(context, funnel, "mart_bottleneck")
 
 
-@_mart(deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")], as_of_in_every_row=True)  # days_since_from
+@_mart(deps=[STAGES_DEP, EVENTS_DEP, dg.AssetDep("visitor_intents")], every_cohort=AS_OF_IN_EVERY_ROW)  # days_since_from
 def mart_dropoffs(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per developer and transition they entered but did not convert within its window, partitioned by signup week.
 

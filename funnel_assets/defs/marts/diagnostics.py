@@ -11,7 +11,7 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
-from funnel_assets.defs.marts.assets import COLUMNS, SQL, STAGES_DEP, _mart
+from funnel_assets.defs.marts.assets import COLUMNS, LATER_EVENTS, SQL, STAGES_DEP, _mart
 from funnel_assets.defs.partitions import COHORT_HISTORY, COHORT_WINDOW
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib import drivers
@@ -110,7 +110,8 @@ def mart_paths(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.
 
 # Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes the rows of the cohorts after it, which
 # an incremental run rebuilds anyway (its cohorts run to the last week of data); no row carries the as-of time,
-# and a cohort's completeness flips within the reach of the run's cohorts (incremental.cohort_reach).
+# no indicator counts events past a cohort's first weeks, and a cohort's completeness flips within the reach of
+# the run's cohorts (incremental.cohort_reach).
 @_mart(deps=[HISTORY_DEP, EVENTS_DEP])
 def mart_leading_indicators(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort and leading indicator, partitioned by signup week.
@@ -147,10 +148,9 @@ def mart_leading_indicators(context: dg.AssetExecutionContext, funnel: FunnelRes
     })
 
 
-# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes the rows of the cohorts after it, which
-# an incremental run rebuilds anyway (its cohorts run to the last week of data); no row carries the as-of time,
-# and a cohort's completeness flips within the reach of the run's cohorts (incremental.cohort_reach).
-@_mart(deps=[HISTORY_DEP, EVENTS_DEP])
+# Rows pool the trailing cohorts (HISTORY_DEP), and a developer who never called counts a 401 or a docs page
+# re-read of any later week as a factor: an incremental run refreshes these for every cohort.
+@_mart(deps=[HISTORY_DEP, EVENTS_DEP], every_cohort=LATER_EVENTS)
 def mart_conversion_drivers(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort, factor and value, partitioned by signup week.
 
@@ -172,10 +172,9 @@ def mart_conversion_drivers(context: dg.AssetExecutionContext, funnel: FunnelRes
                                select_sql=drivers.SELECT_STAGED)
 
 
-# Rows read the trailing cohorts (HISTORY_DEP): a changed cohort changes the rows of the cohorts after it, which
-# an incremental run rebuilds anyway (its cohorts run to the last week of data); no row carries the as-of time,
-# and a cohort's completeness flips within the reach of the run's cohorts (incremental.cohort_reach).
-@_mart(deps=[HISTORY_DEP, EVENTS_DEP])
+# Rows pool the trailing cohorts (HISTORY_DEP), and a developer who never called counts a 401 or a docs page
+# re-read of any later week as a factor: an incremental run refreshes these for every cohort.
+@_mart(deps=[HISTORY_DEP, EVENTS_DEP], every_cohort=LATER_EVENTS)
 def mart_developer_propensity(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per developer of the cohort still inside the outcome window, partitioned by signup week.
 
@@ -202,7 +201,7 @@ def _quality_metadata(quality: dict) -> dict:
     return metadata
 
 
-@_mart(deps=[STAGES_DEP, EVENTS_DEP])
+@_mart(deps=[STAGES_DEP, EVENTS_DEP], every_cohort=LATER_EVENTS)  # page views of any later week
 def mart_docs_friction(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per signup-week cohort and docs page, partitioned by signup week.
 

@@ -7,7 +7,7 @@ so the windows, horizon and completeness rules are the same by construction.
 
 import dagster as dg
 
-from funnel_assets.defs.marts.assets import COLUMNS, SQL, _mart
+from funnel_assets.defs.marts.assets import AS_OF_IN_EVERY_ROW, COLUMNS, SQL, _mart
 from funnel_assets.defs.partitions import COHORT_WINDOW
 from funnel_assets.defs.resources import FunnelResource
 from funnel_assets.lib.cells import stage_members, stage_transitions
@@ -57,7 +57,7 @@ def _materialize(context: dg.AssetExecutionContext, funnel: FunnelResource, tabl
             )
 
 
-@_mart(deps=[ORG_STAGES_DEP, EVENTS_DEP], as_of_in_every_row=True)  # mart_stage_conversion's as_of column
+@_mart(deps=[ORG_STAGES_DEP, EVENTS_DEP], every_cohort=AS_OF_IN_EVERY_ROW)  # mart_stage_conversion's as_of column
 def mart_org_stage_conversion(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     """One row per cohort of organisations and transition, partitioned by the week their first developer joined.
 
