@@ -26,7 +26,7 @@ from pydantic import PrivateAttr
 
 from funnel_assets.lib.adapters.sync import VendorInput
 from funnel_assets.lib.clients import DEFAULT_RULES, ClientRule
-from funnel_assets.lib.engines import DEFAULT_MEMORY_LIMIT, ENGINES, Engine, SparkSettings, connect
+from funnel_assets.lib.engines import DEFAULT_MEMORY_LIMIT, ENGINES, Engine, SparkSettings, connect, hold, release
 from funnel_assets.lib.identity_store import IdentityStore
 from funnel_assets.orchestration.dead_runs import fail_dead_run
 from funnel_assets.orchestration.writer_lock import WAREHOUSE_TAG, Writer, acquire
@@ -209,6 +209,7 @@ class FunnelResource(dg.ConfigurableResource):
     rules: FunnelRules = FunnelRules()
 
     _writer: Writer | None = PrivateAttr(default=None)
+    _held: Any = PrivateAttr(default=None)  # the warehouse, open for the run's steps (engines.hold)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run holds the warehouse for its whole length (a sensor, which only reads the landing folder, does not).
@@ -218,6 +219,7 @@ class FunnelResource(dg.ConfigurableResource):
         if context.run_id is None:
             return
         self._writer = acquire(self.warehouse, context.run_id)
+        self._held = hold(self.warehouse_location, self.memory_limit, self.threads, self.engine_name)
         if context.instance is not None:  # `funnel checks --warehouse` reads the checks of its own runs
             context.instance.add_run_tags(context.run_id, {WAREHOUSE_TAG: str(self.warehouse.resolve())})
         if self._writer.previous is not None and context.instance is not None:
@@ -226,6 +228,8 @@ class FunnelResource(dg.ConfigurableResource):
                 context.log.warning(f"run {dead.run_id} had died while writing {self.warehouse}: marked failed")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        release(self._held)
+        self._held = None
         if self._writer is not None:
             self._writer.release()
             self._writer = None
@@ -314,7 +318,7 @@ class FunnelResource(dg.ConfigurableResource):
         """The configured engine on this warehouse."""
         spark = SparkSettings(self.spark_master, self.spark_remote, dict(self.spark_conf))
         with connect(self.warehouse_location, self.pseudonym_secret, self.memory_limit, self.threads, read_only,
-                     engine=self.engine_name, spark=spark) as engine:
+                     engine=self.engine_name, spark=spark, held=None if read_only else self._held) as engine:
             yield engine
 
     @contextmanager

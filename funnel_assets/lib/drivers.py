@@ -61,43 +61,54 @@ from _developer_propensity
 """
 
 
-def odds_ratio(a: float, b: float, c: float, d: float) -> tuple[float, float, float, float]:
-    """Odds ratio of (a converted, b not) against (c converted, d not): estimate, 95 % CI, two-sided p.
+COLUMNS = ["cohort_week", "outcome", "factor", "value", "reference", "developers", "converted", "rate",
+           "odds_ratio", "ci_low", "ci_high", "p_value", "pooled_from", "pooled_to", "cohorts_pooled"]
+
+
+def odds_ratio(a, b, c, d):
+    """Odds ratio of (a converted, b not) against (c converted, d not): estimate, 95 % CI, two-sided p; numbers or
+    arrays of them.
 
     Woolf's log interval; with a zero cell, 0.5 is added to every cell (Haldane-Anscombe)."""
     from scipy.stats import norm
 
-    if min(a, b, c, d) == 0:
-        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    a, b, c, d = (np.asarray(x, dtype=float) for x in (a, b, c, d))
+    corrected = 0.5 * (np.minimum(np.minimum(a, b), np.minimum(c, d)) == 0)
+    a, b, c, d = a + corrected, b + corrected, c + corrected, d + corrected
     log_or = np.log(a * d / (b * c))
     se = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
-    p = 2 * norm.sf(abs(log_or) / se)
-    return float(np.exp(log_or)), float(np.exp(log_or - Z_95 * se)), float(np.exp(log_or + Z_95 * se)), float(p)
+    p = 2 * norm.sf(np.abs(log_or) / se)
+    return np.exp(log_or), np.exp(log_or - Z_95 * se), np.exp(log_or + Z_95 * se), p
 
 
 def odds_ratios(counts: pd.DataFrame, references: dict[str, str], outcome: str) -> pd.DataFrame:
-    """One row per cohort week, factor and value: the counts with the odds ratio against the reference value."""
-    rows = []
-    for (week, factor), group in counts.groupby(["cohort_week", "factor"], sort=True):
-        by_value = group.set_index("value")
-        reference = references.get(factor)
-        if reference not in by_value.index:
-            reference = by_value.developers.idxmax()  # the most common value
-        ref = by_value.loc[reference]
-        c, d = float(ref.converted), float(ref.developers - ref.converted)
-        for value, row in by_value.sort_index().iterrows():
-            a, b = float(row.converted), float(row.developers - row.converted)
-            estimate = (1.0, None, None, None) if value == reference else odds_ratio(a, b, c, d)
-            rows.append({
-                "cohort_week": week, "outcome": outcome, "factor": factor, "value": value, "reference": reference,
-                "developers": int(row.developers), "converted": int(row.converted),
-                "rate": row.converted / row.developers,
-                "odds_ratio": estimate[0], "ci_low": estimate[1], "ci_high": estimate[2], "p_value": estimate[3],
-                "pooled_from": row.pooled_from, "pooled_to": row.pooled_to, "cohorts_pooled": int(row.cohorts_pooled),
-            })
-    columns = ["cohort_week", "outcome", "factor", "value", "reference", "developers", "converted", "rate",
-               "odds_ratio", "ci_low", "ci_high", "p_value", "pooled_from", "pooled_to", "cohorts_pooled"]
-    return pd.DataFrame(rows, columns=columns)
+    """One row per cohort week, factor and value: the counts with the odds ratio against the reference value
+    (the configured one where the factor has it, else the most common value), over all rows at once."""
+    if counts.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = counts.reset_index(drop=True)
+    groups = [frame.cohort_week, frame.factor]
+    configured = frame.value.eq(frame.factor.map(references))
+    most_common = frame.developers.eq(frame.groupby(groups).developers.transform("max"))
+    first_most_common = most_common & most_common.astype(int).groupby(groups).cumsum().eq(1)
+    is_reference = configured.where(configured.groupby(groups).transform("any"), first_most_common)
+    reference = frame.loc[is_reference, ["cohort_week", "factor", "value", "developers", "converted"]].rename(
+        columns={"value": "reference", "developers": "reference_developers", "converted": "reference_converted"})
+    frame = frame.merge(reference, on=["cohort_week", "factor"], how="left")
+    estimate, low, high, p = odds_ratio(frame.converted, frame.developers - frame.converted,
+                                        frame.reference_converted,
+                                        frame.reference_developers - frame.reference_converted)
+    own = frame.value.eq(frame.reference).to_numpy()
+    frame = frame.assign(
+        outcome=outcome,
+        rate=frame.converted / frame.developers,
+        odds_ratio=np.where(own, 1.0, estimate),
+        ci_low=np.where(own, np.nan, low),
+        ci_high=np.where(own, np.nan, high),
+        p_value=np.where(own, np.nan, p),
+    )
+    frame = frame.astype({"developers": int, "converted": int, "cohorts_pooled": int})
+    return frame.sort_values(["cohort_week", "factor", "value"], ignore_index=True)[COLUMNS]
 
 
 MIN_TRAINING_DEVELOPERS = 50

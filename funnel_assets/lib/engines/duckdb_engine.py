@@ -175,17 +175,26 @@ def _read(f, data_dir: Path) -> str:
     )
 
 
-@contextmanager
-def open_duckdb(
-    path: Path, pseudonym_key: str, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int = 2, read_only: bool = False
-) -> Iterator[DuckDBEngine]:
-    """Open the warehouse file, install the `pseudo()` and `scrub()` macros, close when done."""
+def open_database(path: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int = 2,
+                  read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The warehouse file opened: a database that connections (`open_duckdb`) can share while it stays open."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(
+    return duckdb.connect(
         str(path),
         read_only=read_only,
         config={"memory_limit": memory_limit, "threads": threads, "temp_directory": str(path.parent / "duckdb_tmp")},
     )
+
+
+@contextmanager
+def open_duckdb(
+    path: Path, pseudonym_key: str, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int = 2, read_only: bool = False,
+    database: duckdb.DuckDBPyConnection | None = None,
+) -> Iterator[DuckDBEngine]:
+    """A connection to the warehouse with the `pseudo()` and `scrub()` macros installed, closed when done: to
+    `database` (`open_database`, kept open by its holder) when given, else to the file opened for it alone.
+    Each connection has its own temporary tables, views and macros."""
+    con = database.cursor() if database is not None else open_database(path, memory_limit, threads, read_only)
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute("set enable_progress_bar = false")
