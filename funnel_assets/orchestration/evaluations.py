@@ -200,15 +200,20 @@ def failed_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[tuple[
     return [(r, e) for r, e in failed if id(e) in kept]
 
 
-def latest_check_results(instance: dg.DagsterInstance, warehouse: Path | None = None, limit: int = 10_000) -> list[dict]:
+def latest_check_results(instance: dg.DagsterInstance, warehouse: Path | None = None) -> list[dict]:
     """The latest evaluation of every check and week (and range summary) in the instance, or of the runs that
-    wrote `warehouse`."""
-    records = instance.get_event_records(
-        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION), limit=limit, ascending=False
-    )
-    if warehouse is not None:
-        runs = set(instance.get_run_ids(dg.RunsFilter(tags={WAREHOUSE_TAG: str(Path(warehouse).resolve())})))
-        records = [r for r in records if r.event_log_entry.run_id in runs]
+    wrote `warehouse`: their runs read newest first, back to the last full run that succeeded (it evaluated
+    every check for every week of the data, so no older evaluation can be the latest)."""
+    from funnel_assets.orchestration.launch import SLICE_TAG
+
+    only = dg.RunsFilter(tags={WAREHOUSE_TAG: str(Path(warehouse).resolve())}) if warehouse is not None else None
+    records = []
+    for run in instance.get_runs(only):  # newest first
+        records += instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+                                                ascending=False).records
+        if warehouse is not None and run.status == dg.DagsterRunStatus.SUCCESS \
+                and run.tags.get(SLICE_TAG) == "everything":
+            break
     latest: dict[tuple, dict] = {}
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
