@@ -84,9 +84,10 @@ def test_weekly_schedule_takes_the_closed_week_as_funnel_run_takes_a_new_week(
         assert as_of == []  # every cohort is in the one before
     else:
         (as_of,) = as_of
-        # the marts whose rows carry the as-of time, and the diagnostics that read the trailing cohorts
+        # the marts whose rows carry the as-of time, and those counting events of any later week
         assert _names(as_of) == {"mart_stage_conversion", "mart_org_stage_conversion", "mart_dropoffs",
-                                 "mart_leading_indicators", "mart_conversion_drivers", "mart_developer_propensity"}
+                                 "mart_sdk_usage", "mart_docs_friction", "mart_conversion_drivers",
+                                 "mart_developer_propensity"}
         assert _weeks(as_of) == (first_week, closed)
     job = repository.get_job("funnel_weekly_job")
     assert set().union(*(r.asset_selection for r in requests)) <= set(job.asset_layer.executable_asset_keys)
