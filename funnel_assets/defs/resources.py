@@ -219,7 +219,12 @@ class FunnelResource(dg.ConfigurableResource):
         if context.run_id is None:
             return
         self._writer = acquire(self.warehouse, context.run_id)
-        self._held = hold(self.warehouse_location, self.memory_limit, self.threads, self.engine_name)
+        try:
+            self._held = hold(self.warehouse_location, self.memory_limit, self.threads, self.engine_name)
+        except Exception:
+            self._writer.release()  # no teardown follows a setup that failed
+            self._writer = None
+            raise
         if context.instance is not None:  # `funnel checks --warehouse` reads the checks of its own runs
             context.instance.add_run_tags(context.run_id, {WAREHOUSE_TAG: str(self.warehouse.resolve())})
         if self._writer.previous is not None and context.instance is not None:
