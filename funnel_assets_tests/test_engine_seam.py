@@ -90,3 +90,23 @@ def test_engine_spark_without_pyspark_says_how_to_install_it(command, tmp_path, 
     assert cli.main(argv) in (1, 2)
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --engine spark needs pyspark: pip install 'funnel_assets[spark]'"]
+
+
+def test_a_runs_steps_share_one_open_warehouse_and_it_is_closed_after_the_run(tmp_path, definitions, monkeypatch):
+    """engines.hold: the DuckDB file is opened once for all the steps of a run, not once a step; after the run it
+    is closed (a read-only connection, which DuckDB refuses beside an open read-write one in the same process,
+    then opens)."""
+    from funnel_assets.lib.engines import connect, duckdb_engine
+    from funnel_assets.lib.simulator import generate
+    from funnel_assets_tests.conftest import Pipeline
+
+    generate(tmp_path / "data", developers=150, weeks=3, seed=4, requests=6_000)
+    pipeline = Pipeline(definitions, tmp_path)
+    opened = []
+    real_open = duckdb_engine.open_database
+    monkeypatch.setattr(duckdb_engine, "open_database", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    result = pipeline.run()
+    steps = [e for e in result.all_events if e.event_type_value == "STEP_SUCCESS"]
+    assert len(steps) > 30 and len(opened) == 1, (len(steps), len(opened))
+    with connect(pipeline.resource.warehouse, pipeline.resource.pseudonym_secret, read_only=True) as engine:
+        assert engine.scalar("select count(*) from developer_stages") > 0

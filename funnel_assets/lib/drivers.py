@@ -61,13 +61,13 @@ from _developer_propensity
 """
 
 
-COLUMNS = ["cohort_week", "outcome", "factor", "value", "reference", "developers", "converted", "rate",
+ODDS_RATIO_COLUMNS = ["cohort_week", "outcome", "factor", "value", "reference", "developers", "converted", "rate",
            "odds_ratio", "ci_low", "ci_high", "p_value", "pooled_from", "pooled_to", "cohorts_pooled"]
 
 
 def odds_ratio(a, b, c, d):
-    """Odds ratio of (a converted, b not) against (c converted, d not): estimate, 95 % CI, two-sided p; numbers or
-    arrays of them.
+    """Odds ratios of (a converted, b not) against (c converted, d not), element by element: estimates, 95 % CIs
+    and two-sided p-values, as arrays.
 
     Woolf's log interval; with a zero cell, 0.5 is added to every cell (Haldane-Anscombe)."""
     from scipy.stats import norm
@@ -85,7 +85,7 @@ def odds_ratios(counts: pd.DataFrame, references: dict[str, str], outcome: str) 
     """One row per cohort week, factor and value: the counts with the odds ratio against the reference value
     (the configured one where the factor has it, else the most common value), over all rows at once."""
     if counts.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=ODDS_RATIO_COLUMNS)
     frame = counts.reset_index(drop=True)
     groups = [frame.cohort_week, frame.factor]
     configured = frame.value.eq(frame.factor.map(references))
@@ -108,7 +108,7 @@ def odds_ratios(counts: pd.DataFrame, references: dict[str, str], outcome: str) 
         p_value=np.where(own, np.nan, p),
     )
     frame = frame.astype({"developers": int, "converted": int, "cohorts_pooled": int})
-    return frame.sort_values(["cohort_week", "factor", "value"], ignore_index=True)[COLUMNS]
+    return frame.sort_values(["cohort_week", "factor", "value"], ignore_index=True)[ODDS_RATIO_COLUMNS]
 
 
 MIN_TRAINING_DEVELOPERS = 50

@@ -28,6 +28,7 @@ import dagster as dg
 from funnel_assets.defs.partitions import WEEKLY
 from funnel_assets.lib.quality.catalogue import Check
 from funnel_assets.lib.quality.outcome import Outcome
+from funnel_assets.orchestration.weeks import SLICE_TAG
 from funnel_assets.orchestration.writer_lock import WAREHOUSE_TAG
 
 
@@ -204,8 +205,6 @@ def latest_check_results(instance: dg.DagsterInstance, warehouse: Path | None = 
     """The latest evaluation of every check and week (and range summary) in the instance, or of the runs that
     wrote `warehouse`: their runs read newest first, back to the last full run that succeeded (it evaluated
     every check for every week of the data, so no older evaluation can be the latest)."""
-    from funnel_assets.orchestration.launch import SLICE_TAG
-
     only = dg.RunsFilter(tags={WAREHOUSE_TAG: str(Path(warehouse).resolve())}) if warehouse is not None else None
     records = []
     for run in instance.get_runs(only):  # newest first

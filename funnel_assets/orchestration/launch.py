@@ -35,6 +35,7 @@ from funnel_assets.orchestration.incremental import (
 from funnel_assets.orchestration.weeks import (
     COHORTS_SELECTION,
     EVENTS_ASSET,
+    SLICE_TAG,
     SOURCES_SELECTION,
     VENDOR_ASSET,
     FunnelWeeks,
@@ -45,7 +46,6 @@ from funnel_assets.orchestration.weeks import (
 
 JOB = "funnel_weekly_job"
 FUNNEL_GROUPS = ("ingest", "identity", "stages", "marts", "reports")
-SLICE_TAG = "funnel/slice"  # sources | cohorts | everything: which part of the funnel a run refreshes
 REASON_TAG = "funnel/reason"
 BACKFILL_TAG = "funnel/backfill"
 

@@ -36,6 +36,7 @@ COHORTS_SELECTION = dg.AssetSelection.assets(EVENTS_ASSET).downstream(include_se
 # a cohort asset with this tag carries the data's as-of time in every cohort's rows (days since, as of):
 # a new week changes its rows for every cohort, not only for those whose window the week feeds
 AS_OF_TAG = "funnel/as_of"
+SLICE_TAG = "funnel/slice"  # sources | cohorts | everything: which part of the funnel a run refreshes
 
 
 @dataclass(frozen=True)

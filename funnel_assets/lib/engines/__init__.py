@@ -215,8 +215,8 @@ def hold(warehouse: Path | str, memory_limit: str = DEFAULT_MEMORY_LIMIT, thread
          engine: str = "duckdb") -> Any:
     """The warehouse opened once for a run's steps to share (`connect(held=...)`), or None where the engine keeps
     nothing open per warehouse (Spark's session is one per process already). Opening a DuckDB file reads its
-    catalogue, and closing it writes a checkpoint: at 60 steps a run, once instead of each step (and the
-    buffer pool stays warm between steps). Close it with `release`."""
+    catalogue, and closing it checkpoints what was written: once a run instead of once a step, and the
+    buffer pool is kept between steps. Close it with `release`."""
     if engine != "duckdb":
         return None
     from funnel_assets.lib.engines.duckdb_engine import open_database

@@ -226,7 +226,7 @@ def _outcome(check: Check, bad: pd.DataFrame, weeks: list[date | None], with_row
     if weeks == [None]:
         failing = {None: evidence}
     else:
-        failing = dict(tuple(evidence.groupby(pd.to_datetime(bad["_week"]).dt.date))) if len(evidence) else {}
+        failing = dict(list(evidence.groupby(pd.to_datetime(bad["_week"]).dt.date)))
     figures = []
     for week in weeks:
         rows = failing.get(week)
